@@ -1,0 +1,122 @@
+/** The only module that reads process.env: every setting is parsed and checked here, once, at start. */
+
+export interface Config {
+  port: number;
+  jwtKey: string;
+  mongoUri: string;
+  nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
+  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const parse = <T>(name: string, raw: string, parser: (raw: string) => T): T | undefined => {
+    try {
+      return parser(raw);
+    } catch (err) {
+      problems.push(`${name} ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const required = <T>(name: string, parser: (raw: string) => T): T => {
+    const raw = env[name]?.trim();
+    if (!raw) problems.push(`${name} is required`);
+    return (raw ? parse(name, raw, parser) : undefined) as T;
+  };
+  const optional = <T>(name: string, parser: (raw: string) => T, fallback: T): T => {
+    const raw = env[name]?.trim();
+    return (raw ? parse(name, raw, parser) : fallback) as T;
+  };
+
+  const config: Config = {
+    port: optional('PORT', integerIn(0, 65535), 3000),
+    jwtKey: required('JWT_KEY', secret),
+    mongoUri: required('MONGO_URI', mongoUri),
+    nats: {
+      url: required('NATS_URL', natsUrl),
+      clusterId: required('NATS_CLUSTER_ID', plainName),
+      clientId: required('NATS_CLIENT_ID', plainName),
+      ackWaitMs: optional('NATS_ACK_WAIT_MS', integerIn(1000, 3_600_000), 30_000),
+    },
+    stripe: {
+      key: required('STRIPE_KEY', secret),
+      apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),
+      currency: optional('STRIPE_CURRENCY', currency, 'usd'),
+      timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
+    },
+    logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
+  };
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return config;
+}
+
+function integerIn(min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      throw new Error(`must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+function secret(raw: string): string {
+  return raw;
+}
+
+function plainName(raw: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(raw)) throw new Error('may hold only letters, digits, "_", "." and "-"');
+  return raw;
+}
+
+function mongoUri(raw: string): string {
+  if (!/^mongodb(\+srv)?:\/\/[^/]+/.test(raw)) throw new Error('must be a mongodb:// or mongodb+srv:// URI');
+  return raw;
+}
+
+/** The cluster writes NATS_URL as http://host:port; the client speaks nats://. */
+function natsUrl(raw: string): string {
+  const url = parseUrl(raw, ['http:', 'nats:']);
+  if (!url.hostname || !url.port) throw new Error('must name a host and a port');
+  return `nats://${url.host}`;
+}
+
+function httpUrl(raw: string): URL {
+  return parseUrl(raw, ['http:', 'https:']);
+}
+
+function parseUrl(raw: string, protocols: string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('is not a URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new Error(`must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return url;
+}
+
+function currency(raw: string): string {
+  if (!/^[a-zA-Z]{3}$/.test(raw)) throw new Error('must be a three-letter ISO currency code');
+  return raw.toLowerCase();
+}
+
+function oneOf(values: string[]) {
+  return (raw: string): string => {
+    if (!values.includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
+    return raw;
+  };
+}

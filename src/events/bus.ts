@@ -1,0 +1,36 @@
+/** What the service needs from a message bus; the NATS Streaming adapter implements it. */
+
+export interface IncomingEvent {
+  subject: string;
+  sequence: number;
+  redelivered: boolean;
+  /** The payload, already parsed from JSON. */
+  data: unknown;
+}
+
+/**
+ * Returning acks the message. Throwing leaves it unacked so the bus delivers it
+ * again after the ack wait, except for MalformedEvent, which is acked: a message
+ * that can never be understood must not come back forever.
+ */
+export type EventHandler = (event: IncomingEvent) => Promise<void>;
+
+export interface EventBus {
+  publish(subject: string, data: object): Promise<void>;
+  /** Durable queue subscription with manual ack, from the first message kept. */
+  subscribe(subject: string, handler: EventHandler): void;
+  /** True while connected and every subscription is in place. */
+  readonly ready: boolean;
+  /** Closes the connection; durable subscriptions stay for the next start. */
+  close(): Promise<void>;
+}
+
+/** The payload can never be handled: log it and ack it. */
+export class MalformedEvent extends Error {
+  override name = 'MalformedEvent';
+}
+
+/** The payload is fine but cannot be applied yet (its predecessor has not arrived). */
+export class RetryLater extends Error {
+  override name = 'RetryLater';
+}

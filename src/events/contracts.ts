@@ -1,0 +1,85 @@
+import { MalformedEvent } from './bus';
+
+/** The platform's event subjects and payloads (see shared/CONTRACT.md). */
+export const Subjects = {
+  OrderCreated: 'order:created',
+  OrderCancelled: 'order:cancelled',
+  PaymentCreated: 'payment:created',
+} as const;
+
+export interface OrderCreated {
+  id: string;
+  version: number;
+  status: string;
+  userId: string;
+  price: number;
+}
+
+export interface OrderCancelled {
+  id: string;
+  version: number;
+}
+
+export interface PaymentCreated {
+  id: string;
+  orderId: string;
+  stripeId: string;
+}
+
+const OBJECT_ID = /^[0-9a-fA-F]{24}$/;
+
+export function isObjectId(value: unknown): value is string {
+  return typeof value === 'string' && OBJECT_ID.test(value);
+}
+
+export function parseOrderCreated(data: unknown): OrderCreated {
+  const event = record(data);
+  const ticket = record(event.ticket, 'ticket');
+  return {
+    id: objectId(event.id, 'id'),
+    version: version(event.version),
+    status: text(event.status, 'status'),
+    userId: text(event.userId, 'userId'),
+    price: price(ticket.price),
+  };
+}
+
+export function parseOrderCancelled(data: unknown): OrderCancelled {
+  const event = record(data);
+  const cancelled = { id: objectId(event.id, 'id'), version: version(event.version) };
+  if (cancelled.version < 1) throw new MalformedEvent('version of a cancel must be at least 1');
+  return cancelled;
+}
+
+function record(value: unknown, name = 'payload'): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new MalformedEvent(`${name} must be an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function objectId(value: unknown, name: string): string {
+  if (!isObjectId(value)) throw new MalformedEvent(`${name} must be a 24-hex-digit id`);
+  return value.toLowerCase();
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200) {
+    throw new MalformedEvent(`${name} must be a non-empty string of at most 200 characters`);
+  }
+  return value;
+}
+
+function version(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new MalformedEvent('version must be a non-negative integer');
+  }
+  return value;
+}
+
+function price(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new MalformedEvent('ticket.price must be a finite non-negative number');
+  }
+  return value;
+}

@@ -1,0 +1,224 @@
+import { connect, Message, Stan } from 'node-nats-streaming';
+import { Logger } from '../logger';
+import { EventBus, EventHandler, MalformedEvent, RetryLater } from './bus';
+
+export interface NatsBusOptions {
+  url: string;
+  clusterId: string;
+  clientId: string;
+  /** Queue group and durable name: every instance of the service shares them. */
+  queueGroup: string;
+  ackWaitMs: number;
+  /** How long a publish waits for the server's ack before it fails. */
+  publishTimeoutMs?: number;
+  /** Streaming-level pings: how a dead session (server restarted without its state) is noticed. */
+  pingIntervalMs?: number;
+  maxPingsOut?: number;
+  connectTimeoutMs?: number;
+}
+
+const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
+
+/**
+ * EventBus over NATS Streaming. Owns acking and redelivery: a handler that
+ * returns is acked, one that throws is left for redelivery, a malformed message
+ * is logged and acked. When the streaming session is lost (server restarted,
+ * client replaced, pings unanswered) it opens a new one and resubscribes; the
+ * durable queue group resumes where the last ack left it.
+ */
+export class NatsStreamingBus implements EventBus {
+  private stan?: Stan;
+  private readonly handlers = new Map<string, EventHandler>();
+  private readonly readySubjects = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+
+  private constructor(
+    private readonly options: NatsBusOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the first session; start-up fails if the server cannot be reached. */
+  static async connect(options: NatsBusOptions, logger: Logger): Promise<NatsStreamingBus> {
+    const bus = new NatsStreamingBus(options, logger.child({ component: 'nats' }));
+    bus.stan = await bus.open();
+    return bus;
+  }
+
+  get ready(): boolean {
+    return this.stan !== undefined && this.readySubjects.size === this.handlers.size;
+  }
+
+  subscribe(subject: string, handler: EventHandler): void {
+    this.handlers.set(subject, handler);
+    if (this.stan) this.attach(this.stan, subject, handler);
+  }
+
+  publish(subject: string, data: object): Promise<void> {
+    const stan = this.stan;
+    if (!stan) return Promise.reject(new Error('NATS Streaming is not connected'));
+    return new Promise((resolve, reject) => {
+      try {
+        stan.publish(subject, JSON.stringify(data), (err) => (err ? reject(toError(err)) : resolve()));
+      } catch (err) {
+        reject(toError(err));
+      }
+    });
+  }
+
+  /** Lets handlers in progress finish (bounded), then closes; durable subscriptions remain. */
+  async close(drainMs = 5000): Promise<void> {
+    this.closing = true;
+    await Promise.race([Promise.allSettled([...this.inFlight]), delay(drainMs)]);
+    const stan = this.stan;
+    this.stan = undefined;
+    if (!stan) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      stan.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      stan.close();
+    });
+  }
+
+  private open(): Promise<Stan> {
+    const { url, clusterId, clientId } = this.options;
+    return new Promise((resolve, reject) => {
+      const stan = connect(clusterId, clientId, {
+        url,
+        connectTimeout: this.options.connectTimeoutMs ?? 5000,
+        ackTimeout: this.options.publishTimeoutMs ?? 5000,
+        stanPingInterval: this.options.pingIntervalMs ?? 5000,
+        stanMaxPingOut: this.options.maxPingsOut ?? 3,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+      });
+      let connected = false;
+      stan.on('connect', () => {
+        connected = true;
+        this.logger.info({ url, clusterId, clientId }, 'connected to NATS Streaming');
+        resolve(stan);
+        for (const [subject, handler] of this.handlers) this.attach(stan, subject, handler);
+      });
+      stan.on('error', (err: unknown) => {
+        if (!connected) {
+          stan.close();
+          reject(toError(err));
+        } else {
+          this.logger.warn({ err: toError(err) }, 'NATS Streaming error');
+        }
+      });
+      stan.on('connection_lost', (err: unknown) => this.lost(stan, toError(err)));
+      stan.on('close', () => this.lost(stan, new Error('connection closed')));
+      stan.on('disconnect', () => this.logger.warn('disconnected from NATS, reconnecting'));
+      stan.on('reconnect', () => this.logger.info('reconnected to NATS'));
+    });
+  }
+
+  private lost(stan: Stan, reason: Error): void {
+    if (this.closing || this.stan !== stan) return;
+    this.stan = undefined;
+    this.readySubjects.clear();
+    this.logger.error({ err: reason }, 'NATS Streaming session lost; opening a new one');
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    let wait = RECONNECT_DELAY_MS.first;
+    while (!this.closing) {
+      try {
+        const stan = await this.open();
+        if (this.closing) {
+          stan.close();
+          return;
+        }
+        this.stan = stan;
+        return;
+      } catch (err) {
+        this.logger.warn({ err, retryInMs: wait }, 'could not reach NATS Streaming');
+        await delay(wait);
+        wait = Math.min(wait * 2, RECONNECT_DELAY_MS.max);
+      }
+    }
+  }
+
+  private attach(stan: Stan, subject: string, handler: EventHandler): void {
+    const { queueGroup, ackWaitMs } = this.options;
+    const options = stan
+      .subscriptionOptions()
+      .setManualAckMode(true)
+      .setAckWait(ackWaitMs)
+      .setDeliverAllAvailable()
+      .setDurableName(queueGroup);
+    const subscription = stan.subscribe(subject, queueGroup, options);
+    subscription.on('ready', () => {
+      if (this.stan === stan || this.stan === undefined) this.readySubjects.add(subject);
+      this.logger.info({ subject, queueGroup }, 'subscribed');
+    });
+    subscription.on('error', (err: unknown) => {
+      this.logger.error({ err: toError(err), subject }, 'subscription failed');
+      this.lost(stan, toError(err));
+    });
+    subscription.on('message', (message: Message) => {
+      const done = this.deliver(message, handler).finally(() => this.inFlight.delete(done));
+      this.inFlight.add(done);
+    });
+  }
+
+  private async deliver(message: Message, handler: EventHandler): Promise<void> {
+    const meta = {
+      subject: message.getSubject(),
+      sequence: message.getSequence(),
+      redelivered: message.isRedelivered(),
+    };
+    const started = process.hrtime.bigint();
+    let outcome: 'acked' | 'malformed' | 'retry' | 'failed';
+    try {
+      await handler({ ...meta, data: parseJson(message.getData()) });
+      outcome = 'acked';
+    } catch (err) {
+      if (err instanceof MalformedEvent) {
+        outcome = 'malformed';
+        this.logger.warn({ ...meta, reason: err.message }, 'malformed event acked and dropped');
+      } else if (err instanceof RetryLater) {
+        outcome = 'retry';
+        this.logger.info({ ...meta, reason: err.message }, 'event left for redelivery');
+      } else {
+        outcome = 'failed';
+        this.logger.error({ ...meta, err }, 'event handler failed; left for redelivery');
+      }
+    }
+    if (outcome === 'acked' || outcome === 'malformed') this.ack(message, meta);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (outcome !== 'malformed') this.logger.debug({ ...meta, outcome, ms }, 'event handled');
+  }
+
+  private ack(message: Message, meta: object): void {
+    try {
+      message.ack();
+    } catch (err) {
+      // The session that delivered it is gone; the message will be redelivered.
+      this.logger.warn({ ...meta, err }, 'could not ack: session closed');
+    }
+  }
+}
+
+function parseJson(data: String | Buffer): unknown {
+  const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedEvent('payload is not JSON');
+  }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

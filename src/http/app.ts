@@ -1,0 +1,26 @@
+import cookieSession from 'cookie-session';
+import express, { Express } from 'express';
+import { AppError } from '../errors';
+import { Logger } from '../logger';
+import { OrderPayments } from '../payments/pay-order';
+import { errorHandler } from './error-handler';
+import { paymentsRouter } from './payments-route';
+
+export interface AppDependencies {
+  jwtKey: string;
+  payments: OrderPayments;
+  logger: Logger;
+}
+
+export function createApp({ jwtKey, payments, logger }: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use(express.json({ limit: '10kb' }));
+  // The auth service writes the cookie; this service only reads it.
+  app.use(cookieSession({ name: 'session', signed: false }));
+  app.use(paymentsRouter(payments, jwtKey));
+  app.all('/{*splat}', (_req, _res, next) => next(new AppError(404, 'Not found')));
+  app.use(errorHandler(logger));
+  return app;
+}

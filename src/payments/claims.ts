@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { Types } from 'mongoose';
+import { Order, OrderModel, OrderStatus } from '../orders/order-model';
+import { Payment, PaymentModel, PaymentState } from './payment-model';
+
+const DUPLICATE_KEY = 11000;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Same order and same token give the same key, so Stripe answers a retry with the first charge. */
+export function idempotencyKey(orderId: string, token: string): string {
+  return `order-${orderId}-${createHash('sha256').update(`${orderId}:${token}`).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * The payment document's steps, each one atomic on one document: claim the
+ * order, hold a lease while calling Stripe, then record the charge (and owe its
+ * event) or release the order. No multi-document transactions are needed.
+ */
+export class PaymentClaims {
+  constructor(
+    private readonly payments: PaymentModel,
+    private readonly orders: OrderModel,
+    private readonly leaseMs: number,
+  ) {}
+
+  findByOrder(orderId: string): Promise<Payment | null> {
+    return this.payments.findOne({ orderId }).lean<Payment>();
+  }
+
+  /** Inserts the claim; null when another request claimed the order first. */
+  async claim(order: Order, token: string, amount: number, currency: string): Promise<Payment | null> {
+    const now = new Date();
+    try {
+      const created = await this.payments.create({
+        _id: new Types.ObjectId(),
+        orderId: order._id,
+        userId: order.userId,
+        token,
+        tokenHash: hashToken(token),
+        idempotencyKey: idempotencyKey(order._id, token),
+        amount,
+        currency,
+        state: PaymentState.Charging,
+        leaseUntil: new Date(now.getTime() + this.leaseMs),
+        chargeAttempts: 1,
+      });
+      return created.toObject();
+    } catch (err) {
+      if ((err as { code?: number }).code === DUPLICATE_KEY) return null;
+      throw err;
+    }
+  }
+
+  /** Takes over a claim whose lease ran out (its holder crashed or deferred it). */
+  takeOver(paymentId: Types.ObjectId): Promise<Payment | null> {
+    const now = new Date();
+    return this.payments
+      .findOneAndUpdate(
+        { _id: paymentId, state: PaymentState.Charging, leaseUntil: { $lte: now } },
+        { $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { chargeAttempts: 1 } },
+        { returnDocument: 'after' },
+      )
+      .lean<Payment>();
+  }
+
+  /** Claims left by a crash or an unanswered charge, oldest first. */
+  expired(limit: number): Promise<Payment[]> {
+    return this.payments
+      .find({ state: PaymentState.Charging, leaseUntil: { $lte: new Date() } })
+      .sort({ leaseUntil: 1 })
+      .limit(limit)
+      .lean<Payment[]>();
+  }
+
+  /** Stripe charged: the payment and the event it owes are written in one step. */
+  async record(claim: Payment, stripeId: string): Promise<Payment> {
+    const recorded = await this.payments
+      .findOneAndUpdate(
+        { _id: claim._id, state: PaymentState.Charging },
+        {
+          $set: {
+            state: PaymentState.Succeeded,
+            stripeId,
+            chargedAt: new Date(),
+            eventPublishedAt: null,
+            eventLeaseUntil: new Date(0),
+          },
+          $unset: { token: 1 },
+        },
+        { returnDocument: 'after' },
+      )
+      .lean<Payment>();
+    // Null: another instance recorded the same charge first (same key, same charge id).
+    const payment = recorded ?? (await this.payments.findById(claim._id).lean<Payment>());
+    if (!payment) throw new Error(`payment ${String(claim._id)} vanished while being recorded`);
+    await this.orders.updateOne({ _id: claim.orderId }, { $set: { status: OrderStatus.Complete } });
+    return payment;
+  }
+
+  /** Nothing was charged: free the order for another card. */
+  async release(claim: Payment): Promise<void> {
+    await this.payments.deleteOne({ _id: claim._id, state: PaymentState.Charging });
+  }
+
+  /** The outcome is unknown: keep the claim, and let recovery ask Stripe again after `retryInMs`. */
+  async defer(claim: Payment, retryInMs: number): Promise<void> {
+    await this.payments.updateOne(
+      { _id: claim._id, state: PaymentState.Charging },
+      { $set: { leaseUntil: new Date(Date.now() + retryInMs) } },
+    );
+  }
+}

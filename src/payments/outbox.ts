@@ -1,0 +1,83 @@
+import { EventBus } from '../events/bus';
+import { PaymentCreated, Subjects } from '../events/contracts';
+import { Logger } from '../logger';
+import { Payment, PaymentModel, PaymentState } from './payment-model';
+
+export interface OutboxOptions {
+  /** How long one instance may hold an event while publishing it. */
+  leaseMs: number;
+  /** How long to wait before trying again after a failed publish. */
+  retryMs: number;
+}
+
+/**
+ * Relays the `payment:created` each recorded payment owes. The debt is written
+ * with the payment itself, so a crash or a NATS outage delays the event but
+ * never loses it; consumers may see it twice, never zero times.
+ */
+export class PaymentOutbox {
+  private running?: Promise<void>;
+  private again = false;
+
+  constructor(
+    private readonly payments: PaymentModel,
+    private readonly bus: EventBus,
+    private readonly options: OutboxOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Publishes everything owed now; calls made meanwhile are folded into one more pass. */
+  flush(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Events owed and not being published by anyone right now. */
+  backlog(): Promise<number> {
+    return this.payments.countDocuments({ state: PaymentState.Succeeded, eventPublishedAt: null });
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        while (await this.publishNext());
+      } catch (err) {
+        this.logger.warn({ err }, 'outbox relay paused; will retry');
+        return;
+      }
+    } while (this.again);
+  }
+
+  private async publishNext(): Promise<boolean> {
+    const now = Date.now();
+    const payment = await this.payments
+      .findOneAndUpdate(
+        { state: PaymentState.Succeeded, eventPublishedAt: null, eventLeaseUntil: { $lte: new Date(now) } },
+        { $set: { eventLeaseUntil: new Date(now + this.options.leaseMs) } },
+        { sort: { chargedAt: 1 }, returnDocument: 'after' },
+      )
+      .lean<Payment>();
+    if (!payment) return false;
+
+    const event: PaymentCreated = { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId! };
+    try {
+      await this.bus.publish(Subjects.PaymentCreated, event);
+    } catch (err) {
+      await this.payments.updateOne(
+        { _id: payment._id },
+        { $set: { eventLeaseUntil: new Date(Date.now() + this.options.retryMs) } },
+      );
+      throw err;
+    }
+    await this.payments.updateOne({ _id: payment._id }, { $set: { eventPublishedAt: new Date() } });
+    this.logger.info({ subject: Subjects.PaymentCreated, ...event }, 'event published');
+    return true;
+  }
+}

@@ -1,0 +1,80 @@
+import { AppError } from '../errors';
+import { OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
+import { ChargeAttempts, AttemptResult } from './charge-attempt';
+import { hashToken, PaymentClaims } from './claims';
+import { toMinorUnits } from './money';
+import { Payment, PaymentState } from './payment-model';
+
+export interface PayOrder {
+  userId: string;
+  orderId: string;
+  token: string;
+}
+
+/**
+ * The story of a payment: find the order, make sure this user may pay it, claim
+ * it so no other request can charge it, charge it, and answer with the payment.
+ */
+export class OrderPayments {
+  constructor(
+    private readonly orders: OrderModel,
+    private readonly claims: PaymentClaims,
+    private readonly attempts: ChargeAttempts,
+    private readonly currency: string,
+  ) {}
+
+  async pay({ userId, orderId, token }: PayOrder): Promise<Payment> {
+    const order = await this.orders.findById(orderId).lean();
+    if (!order) throw new AppError(404, 'Order not found');
+    if (order.userId !== userId) throw new AppError(401, 'Not authorized');
+
+    const existing = await this.claims.findByOrder(orderId);
+    if (existing) return this.answerExisting(existing, token);
+
+    if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
+    if (!PAYABLE_STATUSES.includes(order.status)) throw new AppError(400, 'Order is already paid');
+
+    const amount = toMinorUnits(order.price, this.currency);
+    const claim = await this.claims.claim(order, token, amount, this.currency);
+    if (!claim) {
+      const winner = await this.claims.findByOrder(orderId);
+      if (!winner) throw new AppError(409, 'A payment for this order is in progress');
+      return this.answerExisting(winner, token);
+    }
+    return answer(await this.attempts.run(claim));
+  }
+
+  /**
+   * The order has a payment document already. The same token gets the same
+   * payment (a client retry); a claim left unresolved is retried with its key.
+   */
+  private async answerExisting(existing: Payment, token: string): Promise<Payment> {
+    const sameToken = existing.tokenHash === hashToken(token);
+    if (existing.state === PaymentState.Succeeded) {
+      if (sameToken) return existing;
+      throw new AppError(400, 'Order is already paid');
+    }
+    const takenOver = sameToken ? await this.claims.takeOver(existing._id) : null;
+    if (!takenOver) throw new AppError(409, 'A payment for this order is in progress');
+    return answer(await this.attempts.run(takenOver));
+  }
+}
+
+function answer(result: AttemptResult): Payment {
+  switch (result.kind) {
+    case 'paid':
+      return result.payment;
+    case 'declined':
+      return fail(new AppError(402, result.message));
+    case 'rejected':
+      return fail(result.field ? new AppError(400, result.message, result.field) : new AppError(502, result.message));
+    case 'unavailable':
+      return fail(new AppError(503, 'The payment provider is unavailable; nothing was charged'));
+    case 'unknown':
+      return fail(new AppError(502, 'The payment provider did not answer; the payment is not complete yet'));
+  }
+}
+
+function fail(error: AppError): never {
+  throw error;
+}

@@ -1,0 +1,89 @@
+import Stripe from 'stripe';
+
+export interface ChargeRequest {
+  amount: number;
+  currency: string;
+  source: string;
+  idempotencyKey: string;
+  metadata: { orderId: string; paymentId: string };
+}
+
+/**
+ * What Stripe said about a charge. `unknown` means no answer that can be
+ * trusted (network failure, timeout, Stripe 5xx): the charge may or may not
+ * exist, so the attempt must be retried with the same idempotency key.
+ */
+export type ChargeOutcome =
+  | { kind: 'charged'; stripeId: string }
+  | { kind: 'declined'; message: string }
+  | { kind: 'rejected'; message: string; field?: 'token' }
+  | { kind: 'unavailable'; message: string }
+  | { kind: 'unknown'; message: string };
+
+export interface StripeOptions {
+  key: string;
+  apiUrl?: URL;
+  timeoutMs: number;
+  /** The SDK's own retries; safe because every call carries our idempotency key. */
+  maxNetworkRetries: number;
+}
+
+export function createStripe({ key, apiUrl, timeoutMs, maxNetworkRetries }: StripeOptions): Stripe {
+  const target = apiUrl
+    ? {
+        host: apiUrl.hostname,
+        port: apiUrl.port || (apiUrl.protocol === 'https:' ? 443 : 80),
+        protocol: apiUrl.protocol.replace(':', '') as 'http' | 'https',
+      }
+    : {};
+  return new Stripe(key, { ...target, timeout: timeoutMs, maxNetworkRetries, telemetry: false });
+}
+
+/** Charges a card token; Stripe's errors are told apart by class, never by message text. */
+export class StripeCharges {
+  constructor(private readonly stripe: Stripe) {}
+
+  async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+    try {
+      const charge = await this.stripe.charges.create(
+        {
+          amount: request.amount,
+          currency: request.currency,
+          source: request.source,
+          metadata: request.metadata,
+          description: `Order ${request.metadata.orderId}`,
+        },
+        { idempotencyKey: request.idempotencyKey },
+      );
+      if (charge.status === 'failed' || !charge.paid) {
+        return { kind: 'declined', message: charge.failure_message ?? 'Your card was declined.' };
+      }
+      return { kind: 'charged', stripeId: charge.id };
+    } catch (err) {
+      return classify(err);
+    }
+  }
+}
+
+function classify(err: unknown): ChargeOutcome {
+  const { errors } = Stripe;
+  if (err instanceof errors.StripeCardError) {
+    return { kind: 'declined', message: err.message };
+  }
+  if (err instanceof errors.StripeInvalidRequestError) {
+    const aboutToken = err.param === 'source' || err.code === 'resource_missing' || err.code === 'token_already_used';
+    return aboutToken
+      ? { kind: 'rejected', message: 'The card token is invalid, expired or already used', field: 'token' }
+      : { kind: 'rejected', message: 'The payment provider rejected the charge' };
+  }
+  if (
+    err instanceof errors.StripeAuthenticationError ||
+    err instanceof errors.StripePermissionError ||
+    err instanceof errors.StripeRateLimitError
+  ) {
+    return { kind: 'unavailable', message: err.constructor.name };
+  }
+  // Connection errors, timeouts, Stripe 5xx, idempotency conflicts while the first
+  // request still runs: the charge may exist.
+  return { kind: 'unknown', message: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
+}

@@ -1,0 +1,122 @@
+import { Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import mongoose, { Connection } from 'mongoose';
+import { Config } from './config';
+import { NatsStreamingBus } from './events/nats-bus';
+import { createApp } from './http/app';
+import { createLogger, Logger } from './logger';
+import { listenToOrders } from './orders/order-listeners';
+import { orderModel } from './orders/order-model';
+import { OrderReplica } from './orders/replicate-order';
+import { ChargeAttempts } from './payments/charge-attempt';
+import { PaymentClaims } from './payments/claims';
+import { PaymentOutbox } from './payments/outbox';
+import { OrderPayments } from './payments/pay-order';
+import { paymentModel } from './payments/payment-model';
+import { PaymentRecovery } from './payments/recovery';
+import { createStripe, StripeCharges } from './payments/stripe-charges';
+
+export const QUEUE_GROUP = 'payments-service';
+
+/** Knobs that are not configuration but that tests turn to make time pass faster. */
+export interface ServiceOptions {
+  logger?: Logger;
+  queueGroup?: string;
+  /** How often the outbox and recovery look for work. */
+  sweepIntervalMs?: number;
+  stripeMaxNetworkRetries?: number;
+  /** First wait before asking Stripe again about an unanswered charge; doubles each time. */
+  chargeRetryBaseMs?: number;
+  natsPingIntervalMs?: number;
+  natsMaxPingsOut?: number;
+}
+
+export interface Service {
+  server: Server;
+  port: number;
+  connection: Connection;
+  bus: NatsStreamingBus;
+  outbox: PaymentOutbox;
+  recovery: PaymentRecovery;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** The composition root: connects Mongo, NATS and Stripe and wires the service from config. */
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const connection = await mongoose
+    .createConnection(config.mongoUri, { serverSelectionTimeoutMS: 10_000 })
+    .asPromise();
+  const orders = orderModel(connection);
+  const payments = paymentModel(connection);
+  await Promise.all([orders.createIndexes(), payments.createIndexes()]);
+
+  const bus = await NatsStreamingBus.connect(
+    {
+      ...config.nats,
+      queueGroup: options.queueGroup ?? QUEUE_GROUP,
+      pingIntervalMs: options.natsPingIntervalMs,
+      maxPingsOut: options.natsMaxPingsOut,
+    },
+    logger,
+  );
+
+  const stripe = createStripe({
+    key: config.stripe.key,
+    apiUrl: config.stripe.apiUrl,
+    timeoutMs: config.stripe.timeoutMs,
+    maxNetworkRetries: options.stripeMaxNetworkRetries ?? 1,
+  });
+  const sdkRetries = options.stripeMaxNetworkRetries ?? 1;
+  const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 10_000;
+  const claims = new PaymentClaims(payments, orders, claimLeaseMs);
+  const outbox = new PaymentOutbox(payments, bus, { leaseMs: 15_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }));
+  const attempts = new ChargeAttempts(
+    claims,
+    new StripeCharges(stripe),
+    () => void outbox.flush(),
+    options.chargeRetryBaseMs ?? 5_000,
+    logger.child({ component: 'charges' }),
+  );
+  const recovery = new PaymentRecovery(claims, attempts, logger.child({ component: 'recovery' }));
+  const orderPayments = new OrderPayments(orders, claims, attempts, config.stripe.currency);
+
+  listenToOrders(bus, new OrderReplica(orders, logger.child({ component: 'orders' })));
+
+  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger });
+  const server = await listen(app, config.port);
+  const port = (server.address() as AddressInfo).port;
+
+  const sweep = async () => {
+    await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
+    await outbox.flush();
+  };
+  void sweep();
+  const timer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 2_000);
+  timer.unref();
+
+  logger.info({ port }, 'payments service started');
+
+  return {
+    server,
+    port,
+    connection,
+    bus,
+    outbox,
+    recovery,
+    logger,
+    async stop() {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bus.close();
+      await connection.close();
+    },
+  };
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, (err?: Error) => (err ? reject(err) : resolve(server)));
+  });
+}
