@@ -36,7 +36,7 @@ export class OrderReplica {
       .findOneAndUpdate(
         { _id: event.id, version: event.version - 1 },
         { $set: { version: event.version, status: OrderStatus.Cancelled } },
-        { returnDocument: 'before', projection: { status: 1 } },
+        { returnDocument: 'before' },
       )
       .lean();
     if (before) {
@@ -46,9 +46,11 @@ export class OrderReplica {
       return;
     }
 
-    const stored = await this.orders.findById(event.id, { version: 1, status: 1 }).lean();
+    // Not applied: either it is stale, or its predecessor has not landed yet
+    // (or landed a moment ago, while this update ran), so it must come again.
+    const stored = await this.orders.findById(event.id).lean();
     if (!stored) throw new RetryLater(`order ${event.id} is not replicated yet`);
-    if (stored.version < event.version - 1) {
+    if (stored.version < event.version) {
       throw new RetryLater(`order ${event.id} is at version ${stored.version}, cancel needs ${event.version - 1}`);
     }
     this.logger.debug({ orderId: event.id, version: event.version }, 'stale cancel ignored');

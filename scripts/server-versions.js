@@ -1,0 +1,10 @@
+'use strict';
+/** The test and local servers, pinned. FerretDB is built from tools/ferretdb (its go.mod pins v1.24.2). */
+module.exports = {
+  binDir: require('node:path').join(__dirname, '..', '.servers', 'bin'),
+  servers: {
+    ferretdb: { build: 'local', dir: 'tools/ferretdb', version: 'v1.24.2' },
+    'nats-streaming-server': { build: 'install', module: 'github.com/nats-io/nats-streaming-server', version: 'v0.25.6' },
+    'stripe-mock': { build: 'install', module: 'github.com/stripe/stripe-mock', version: 'v0.203.0' },
+  },
+};

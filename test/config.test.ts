@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
+
+const valid = {
+  JWT_KEY: 'k',
+  MONGO_URI: 'mongodb://payments-mongo-srv:27017/payments',
+  NATS_URL: 'http://nats-srv:4222',
+  NATS_CLUSTER_ID: 'ticketing',
+  NATS_CLIENT_ID: 'payments-depl-7d9f-abcde',
+  STRIPE_KEY: 'sk_test_123',
+};
+
+describe('configuration', () => {
+  test('when the cluster environment is given, then every setting is read with its defaults', () => {
+    expect(loadConfig(valid)).toEqual({
+      port: 3000,
+      jwtKey: 'k',
+      mongoUri: valid.MONGO_URI,
+      nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
+      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000 },
+      logLevel: 'info',
+    });
+  });
+
+  test('when NATS_URL uses nats:// and STRIPE_API_URL is set, then both are accepted', () => {
+    const config = loadConfig({ ...valid, NATS_URL: 'nats://127.0.0.1:4222', STRIPE_API_URL: 'http://127.0.0.1:12111', STRIPE_CURRENCY: 'EUR' });
+    expect(config.nats.url).toBe('nats://127.0.0.1:4222');
+    expect(config.stripe.apiUrl?.toString()).toBe('http://127.0.0.1:12111/');
+    expect(config.stripe.currency).toBe('eur');
+  });
+
+  test.each(Object.keys(valid))('when %s is missing, then start-up fails naming it', (name) => {
+    const env: Record<string, string> = { ...valid };
+    delete env[name];
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(`${name} is required`);
+  });
+
+  test.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['MONGO_URI', 'postgres://db/payments'],
+    ['NATS_URL', 'ftp://nats-srv:4222'],
+    ['NATS_URL', 'nats-srv'],
+    ['NATS_CLIENT_ID', 'has spaces'],
+    ['STRIPE_API_URL', 'not a url'],
+    ['STRIPE_CURRENCY', 'dollars'],
+    ['NATS_ACK_WAIT_MS', '5'],
+    ['LOG_LEVEL', 'loud'],
+  ])('when %s is %p, then start-up fails naming it', (name, value) => {
+    expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
+  test('when several variables are wrong, then the message names all of them and no secret', () => {
+    const error = (() => {
+      try {
+        loadConfig({ ...valid, JWT_KEY: '', NATS_URL: 'ftp://x:1', STRIPE_KEY: 'sk_live_secret' });
+      } catch (err) {
+        return err as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/JWT_KEY is required/);
+    expect(error?.message).toMatch(/NATS_URL must start with/);
+    expect(error?.message).not.toContain('sk_live_secret');
+  });
+
+  test('when the compiled service starts without JWT_KEY, then it exits 1 naming the variable', () => {
+    const entry = path.join(__dirname, '..', 'dist', 'index.js');
+    expect(existsSync(entry)).toBe(true); // `npm test` builds first
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...valid };
+    delete env.JWT_KEY;
+    const run = spawnSync(process.execPath, [entry], { env, encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('JWT_KEY is required');
+    expect(run.stderr).not.toContain('sk_test_123');
+  });
+});

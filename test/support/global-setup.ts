@@ -1,0 +1,33 @@
+import { startFerretDB, startStripeMock } from '../../scripts/servers';
+
+/**
+ * Starts one FerretDB and one stripe-mock for the whole run (each test file uses
+ * its own database). MONGO_URI points the tests at another MongoDB instead, e.g.
+ * a `mongo` container; MONGOMS_SYSTEM_BINARY or a working download uses
+ * mongodb-memory-server.
+ */
+export default async function globalSetup(): Promise<void> {
+  const stops: Array<() => Promise<void>> = [];
+  if (!process.env.MONGO_URI) {
+    if (process.env.MONGOMS_SYSTEM_BINARY || process.env.USE_MONGODB_MEMORY_SERVER) {
+      const { MongoMemoryServer } = await import('mongodb-memory-server');
+      const mongo = await MongoMemoryServer.create();
+      process.env.MONGO_URI = mongo.getUri();
+      stops.push(async () => void (await mongo.stop()));
+    } else {
+      const ferret = await startFerretDB();
+      process.env.MONGO_URI = ferret.uri;
+      stops.push(() => ferret.stop());
+    }
+    console.log(`\ntest database: ${process.env.MONGO_URI}`);
+  }
+  if (!process.env.STRIPE_MOCK_URL) {
+    const stripeMock = await startStripeMock();
+    process.env.STRIPE_MOCK_URL = stripeMock.url;
+    stops.push(() => stripeMock.stop());
+    console.log(`stripe-mock: ${stripeMock.url}`);
+  }
+  (globalThis as { __stopServers?: () => Promise<void> }).__stopServers = async () => {
+    await Promise.all(stops.map((stop) => stop()));
+  };
+}
