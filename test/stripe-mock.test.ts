@@ -1,0 +1,15 @@
+import { PaymentsFixture } from './support/payments-fixture';
+
+// stripe-mock validates every request against Stripe's OpenAPI description; it keeps no state.
+const fx = new PaymentsFixture();
+beforeAll(() => fx.start({ stripe: 'stripe-mock' }));
+afterAll(() => fx.stop());
+
+test('when an order is paid through stripe-mock, then Stripe accepts the charge request and a payment results', async () => {
+  const order = await fx.order({ price: 25.5 });
+  const res = await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+  expect(res.status).toBe(201);
+  expect(res.body).toMatchObject({ orderId: order.id, stripeId: expect.stringMatching(/^ch_/), amount: 2550, currency: 'usd' });
+  const [payment] = await fx.payments(order.id);
+  expect(payment).toMatchObject({ state: 'succeeded', stripeId: res.body.stripeId });
+});

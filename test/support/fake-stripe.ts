@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A small stateful stand-in for Stripe's charges API, spoken to by the real SDK.
+ * It keeps charges and honours Idempotency-Key as Stripe does: the same key with
+ * the same parameters replays the stored response, with other parameters it is
+ * an idempotency_error. `mode` makes it fail the way Stripe and networks do.
+ */
+export type FakeStripeMode = 'normal' | 'error500' | 'hang' | 'chargeThenDrop';
+
+export interface FakeCharge {
+  id: string;
+  amount: number;
+  currency: string;
+  source: string;
+  metadata: Record<string, string>;
+  idempotencyKey?: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  idempotencyKey?: string;
+  params: Record<string, string>;
+}
+
+export const DECLINED_TOKEN = 'tok_chargeDeclined';
+export const INVALID_TOKEN = 'tok_doesNotExist';
+
+export class FakeStripe {
+  mode: FakeStripeMode = 'normal';
+  readonly charges: FakeCharge[] = [];
+  readonly requests: RecordedRequest[] = [];
+  private readonly replies = new Map<string, { params: string; status: number; body: unknown }>();
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<FakeStripe> {
+    let fake: FakeStripe | undefined;
+    const server = createServer((req, res) => void fake!.handle(req, res));
+    fake = new FakeStripe(server);
+    server.on('connection', (socket) => {
+      fake!.sockets.add(socket);
+      socket.on('close', () => fake!.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  chargesFor(orderId: string): FakeCharge[] {
+    return this.charges.filter((charge) => charge.metadata.orderId === orderId);
+  }
+
+  requestsFor(orderId: string): RecordedRequest[] {
+    return this.requests.filter((request) => request.params['metadata[orderId]'] === orderId);
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
+    const idempotencyKey = header(req, 'idempotency-key');
+    const path = (req.url ?? '').split('?')[0];
+    this.requests.push({ method: req.method ?? '', path, idempotencyKey, params });
+
+    if (!/^Bearer sk_(test|live)_\w+$/.test(header(req, 'authorization') ?? '')) {
+      return send(res, 401, error('authentication_error', 'Invalid API Key provided'));
+    }
+    if (req.method !== 'POST' || path !== '/v1/charges') {
+      return send(res, 404, error('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
+    }
+    if (this.mode === 'hang') return; // never answers; the SDK times out
+    if (this.mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
+
+    const signature = JSON.stringify(Object.entries(params).sort());
+    const stored = idempotencyKey ? this.replies.get(idempotencyKey) : undefined;
+    if (stored) {
+      if (stored.params !== signature) {
+        return send(res, 400, error('idempotency_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.'));
+      }
+      if (this.mode === 'chargeThenDrop') return void req.socket.destroy();
+      res.setHeader('Idempotent-Replayed', 'true');
+      return send(res, stored.status, stored.body);
+    }
+
+    const [status, body] = this.charge(params, idempotencyKey);
+    if (idempotencyKey) this.replies.set(idempotencyKey, { params: signature, status, body });
+    // Charged, but no answer ever arrives (the SDK's retry of a reset connection included).
+    if (this.mode === 'chargeThenDrop') return void req.socket.destroy();
+    send(res, status, body);
+  }
+
+  private charge(params: Record<string, string>, idempotencyKey?: string): [number, unknown] {
+    const amount = Number(params.amount);
+    if (!Number.isInteger(amount) || amount < 50 || !params.currency) {
+      return [400, error('invalid_request_error', 'Invalid amount or currency', { param: 'amount' })];
+    }
+    if (params.source === INVALID_TOKEN) {
+      return [400, error('invalid_request_error', `No such token: '${params.source}'`, { code: 'resource_missing', param: 'source' })];
+    }
+    if (params.source === DECLINED_TOKEN) {
+      return [402, error('card_error', 'Your card was declined.', { code: 'card_declined', decline_code: 'generic_decline' })];
+    }
+    const metadata = Object.fromEntries(
+      Object.entries(params)
+        .filter(([key]) => key.startsWith('metadata['))
+        .map(([key, value]) => [key.slice('metadata['.length, -1), value]),
+    );
+    const charge: FakeCharge = {
+      id: `ch_${randomBytes(12).toString('hex')}`,
+      amount,
+      currency: params.currency,
+      source: params.source,
+      metadata,
+      idempotencyKey,
+    };
+    this.charges.push(charge);
+    return [
+      200,
+      {
+        id: charge.id,
+        object: 'charge',
+        amount,
+        amount_captured: amount,
+        currency: charge.currency,
+        captured: true,
+        paid: true,
+        status: 'succeeded',
+        description: params.description ?? null,
+        failure_message: null,
+        metadata,
+        livemode: false,
+        created: Math.floor(Date.now() / 1000),
+      },
+    ];
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function error(type: string, message: string, extra: Record<string, string> = {}) {
+  return { error: { type, message, ...extra } };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Request-Id': `req_${randomBytes(6).toString('hex')}` });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,66 @@
+import request from 'supertest';
+import { orderModel, OrderModel } from '../../src/orders/order-model';
+import { paymentModel, PaymentModel } from '../../src/payments/payment-model';
+import { Service, ServiceOptions } from '../../src/service';
+import { eventually } from './eventually';
+import { FakeStripe } from './fake-stripe';
+import {
+  natsServer, NatsTarget, newId, OrdersPublisher, PaymentCreatedSpy, serviceConfig, sessionCookie, startTestService, unique,
+} from './harness';
+import { LogCapture } from './log-capture';
+
+/**
+ * One payments service on the real servers, with the orders service played
+ * through NATS Streaming and Stripe played by the fake (or stripe-mock).
+ */
+export class PaymentsFixture {
+  nats!: NatsTarget;
+  stripe?: FakeStripe;
+  orders!: OrdersPublisher;
+  spy!: PaymentCreatedSpy;
+  service!: Service;
+  orderModel!: OrderModel;
+  paymentModel!: PaymentModel;
+  readonly logs = new LogCapture();
+  readonly database = unique('payments');
+  readonly queueGroup = unique('payments-service');
+
+  async start(options: { stripe: 'fake' | 'stripe-mock'; nats?: Parameters<typeof natsServer>[0]; service?: ServiceOptions }) {
+    this.nats = await natsServer(options.nats);
+    if (options.stripe === 'fake') this.stripe = await FakeStripe.start();
+    this.orders = await OrdersPublisher.connect(this.nats);
+    this.spy = await PaymentCreatedSpy.connect(this.nats);
+    const config = serviceConfig({ database: this.database, nats: this.nats, stripeUrl: this.stripe?.url });
+    this.service = await startTestService(config, { queueGroup: this.queueGroup, logger: this.logs.logger, ...options.service });
+    this.orderModel = orderModel(this.service.connection);
+    this.paymentModel = paymentModel(this.service.connection);
+  }
+
+  async stop(): Promise<void> {
+    await this.service?.stop();
+    await this.spy?.close().catch(() => undefined);
+    await this.orders?.close().catch(() => undefined);
+    await this.stripe?.stop();
+    await this.nats?.stop();
+  }
+
+  /** An order the orders service created, once this service has replicated it. */
+  async order(fields: { userId?: string; price?: number; cancelled?: boolean } = {}) {
+    const order = { id: newId(), userId: fields.userId ?? newId(), price: fields.price ?? 19.99 };
+    await this.orders.created(order);
+    if (fields.cancelled) await this.orders.cancelled({ id: order.id, version: 1 });
+    const status = fields.cancelled ? 'cancelled' : 'created';
+    await eventually(async () => expect(await this.orderModel.findById(order.id).lean()).toMatchObject({ status }));
+    return { ...order, cookie: sessionCookie({ id: order.userId }) };
+  }
+
+  pay(cookie: string | undefined, body: unknown) {
+    const req = request(this.service.server).post('/api/payments');
+    if (cookie) req.set('Cookie', cookie);
+    return req.send(body as object);
+  }
+
+  payments(orderId: string) {
+    return this.paymentModel.find({ orderId }).lean();
+  }
+}
