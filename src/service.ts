@@ -84,16 +84,23 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   listenToOrders(bus, new OrderReplica(orders, logger.child({ component: 'orders' })));
 
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger });
+  const readiness = async () => ({
+    mongo: await answers(() => connection.db!.admin().ping(), 1000),
+    nats: bus.ready,
+  });
+  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness });
   const server = await listen(app, config.port);
   const port = (server.address() as AddressInfo).port;
 
-  const sweep = async () => {
-    await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
-    await outbox.flush();
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    sweeping = (async () => {
+      await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
+      await outbox.flush();
+    })();
   };
-  void sweep();
-  const timer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 2_000);
+  sweep();
+  const timer = setInterval(sweep, options.sweepIntervalMs ?? 2_000);
   timer.unref();
 
   logger.info({ port }, 'payments service started');
@@ -106,13 +113,30 @@ export async function startService(config: Config, options: ServiceOptions = {})
     outbox,
     recovery,
     logger,
+    /** Stops taking requests, lets those in flight finish, publishes what is owed, then closes. */
     async stop() {
       clearInterval(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await sweeping;
+      await outbox.flush();
       await bus.close();
       await connection.close();
+      logger.info('payments service stopped');
     },
   };
+}
+
+async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const result = check().then(() => true, () => false);
+  const ok = await Promise.race([result, timeout]);
+  clearTimeout(timer);
+  return ok;
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {

@@ -273,3 +273,20 @@ describe('POST /api/payments: when Stripe fails', () => {
     await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
   });
 });
+
+describe('logs', () => {
+  test('when requests carry card tokens, cookies and JWTs, then none of them, nor the Stripe key, is logged', async () => {
+    const order = await fx.order();
+    const token = 'tok_secretcardtoken123';
+    expect((await fx.pay(order.cookie, { token, orderId: order.id })).status).toBe(201);
+    await fx.pay(sessionCookie({ id: 'u1' }, 'forged-key'), { token: 'tok_forgedsecret', orderId: order.id });
+    await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
+
+    const jwtText = Buffer.from(order.cookie.slice('session='.length), 'base64').toString();
+    const all = fx.logs.lines.join('\n');
+    expect(fx.logs.find({ msg: 'request', path: '/api/payments', status: 201 }).length).toBeGreaterThan(0);
+    for (const secret of [token, 'tok_forgedsecret', order.cookie.slice('session='.length), JSON.parse(jwtText).jwt, 'sk_test_payments', JWT_KEY]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { startFerretDB } from '../scripts/servers';
 import { orderModel } from '../src/orders/order-model';
 import { Service } from '../src/service';
@@ -32,8 +33,16 @@ describe('order replication while the database is down', () => {
     await ferret?.stop();
   });
 
-  test('when the database is down, then the event stays unacked, is logged, and applies once the database returns', async () => {
+  test('when the database is down, then /readyz names it, the event stays unacked and logged, and it applies once the database returns', async () => {
+    expect((await request(service.server).get('/readyz')).status).toBe(200);
     await ferret.stop();
+    const notReady = await eventually(async () => {
+      const res = await request(service.server).get('/readyz');
+      expect(res.status).toBe(503);
+      return res;
+    });
+    expect(notReady.body).toMatchObject({ checks: { mongo: false, nats: true }, down: ['mongo'] });
+    expect((await request(service.server).get('/healthz')).status).toBe(200);
     const id = newId();
     await orders.created({ id, userId: 'user-1', price: 12.5 });
     await eventually(() => expect(logs.find({ msg: 'event handler failed; left for redelivery', subject: 'order:created' }).length).toBeGreaterThan(0), 30_000);
@@ -42,6 +51,7 @@ describe('order replication while the database is down', () => {
     const model = orderModel(service.connection);
     await eventually(async () => expect(await model.findById(id).lean()).toMatchObject({ price: 12.5, version: 0 }), 40_000);
     expect(await model.countDocuments({ _id: id })).toBe(1);
+    expect((await request(service.server).get('/readyz')).body).toMatchObject({ status: 'ready', down: [] });
     expect(unhandled).toEqual([]);
   });
 });

@@ -4,18 +4,23 @@ import { AppError } from '../errors';
 import { Logger } from '../logger';
 import { OrderPayments } from '../payments/pay-order';
 import { errorHandler } from './error-handler';
+import { healthRouter, ReadinessCheck } from './health';
 import { paymentsRouter } from './payments-route';
+import { requestLog } from './request-log';
 
 export interface AppDependencies {
   jwtKey: string;
   payments: OrderPayments;
   logger: Logger;
+  readiness: ReadinessCheck;
 }
 
-export function createApp({ jwtKey, payments, logger }: AppDependencies): Express {
+export function createApp({ jwtKey, payments, logger, readiness }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  app.use(requestLog(logger));
+  app.use(healthRouter(readiness));
   app.use(express.json({ limit: '10kb' }));
   // The auth service writes the cookie; this service only reads it.
   app.use(cookieSession({ name: 'session', signed: false }));

@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { RequestHandler } from 'express';
+import { Logger } from '../logger';
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** One line per request. Only the method, path and status: never headers, cookies or the body. */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && SAFE_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    res.locals.log = logger.child({ requestId });
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const entry = { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
+      if (req.path === '/healthz' || req.path === '/readyz') logger.debug(entry, 'request');
+      else logger.info(entry, 'request');
+    });
+    next();
+  };
+}
