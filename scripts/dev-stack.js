@@ -30,7 +30,7 @@ async function main() {
     NATS_URL: nats.url,
     NATS_CLUSTER_ID: 'ticketing',
     NATS_CLIENT_ID: process.env.NATS_CLIENT_ID ?? `payments-local-${process.pid}`,
-    STRIPE_KEY: process.env.STRIPE_KEY ?? 'sk_test_local_stand_in',
+    STRIPE_KEY: process.env.STRIPE_KEY ?? 'sk_test_localstandin',
     ...(stripeMock ? { STRIPE_API_URL: stripeMock.url } : {}),
   };
   const userId = 'local-user-1';

@@ -40,7 +40,9 @@ function binary(name) {
 
 /** Spawns a server; `ready(output)` tells from its output (or by probing) that it answers. */
 async function launch(name, args, { ready, timeoutMs = 30_000, logFile }) {
-  const child = spawn(binary(name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stripe-mock also listens on $PORT when it is set: keep the service's PORT away from it.
+  const { PORT: _servicePort, ...env } = process.env;
+  const child = spawn(binary(name), args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(child);
   let output = '';
   const log = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Plays the orders service against a running stack (see `npm run dev:stack`):
+ *   orders-cli create --user <userId> --price <19.99>   publishes order:created, prints the order id
+ *   orders-cli cancel --id <orderId> [--version 1]      publishes order:cancelled
+ *   orders-cli watch [--seconds N]                      prints every payment:created as it arrives
+ * NATS_URL and NATS_CLUSTER_ID come from the environment or .servers/data/stack.env.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const { connect } = require('node-nats-streaming');
+
+function stackEnv() {
+  const file = path.join(__dirname, '..', '.servers', 'data', 'stack.env');
+  if (!fs.existsSync(file)) return {};
+  return Object.fromEntries(
+    fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
+      const at = line.indexOf('=');
+      return [line.slice(0, at), line.slice(at + 1).replace(/^'|'$/g, '')];
+    }),
+  );
+}
+
+function args(argv) {
+  const options = {};
+  for (let i = 0; i < argv.length; i += 2) options[argv[i].replace(/^--/, '')] = argv[i + 1];
+  return options;
+}
+
+const objectId = () => crypto.randomBytes(12).toString('hex');
+
+async function main() {
+  const [command, ...rest] = process.argv.slice(2);
+  const options = args(rest);
+  const env = { ...stackEnv(), ...process.env };
+  const url = (env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^http:/, 'nats:');
+  const stan = connect(env.NATS_CLUSTER_ID ?? 'ticketing', `orders-cli-${process.pid}`, { url });
+  await new Promise((resolve, reject) => {
+    stan.once('connect', resolve);
+    stan.once('error', reject);
+  });
+  const publish = (subject, data) =>
+    new Promise((resolve, reject) => stan.publish(subject, JSON.stringify(data), (err) => (err ? reject(err) : resolve())));
+
+  switch (command) {
+    case 'create': {
+      const price = Number(options.price ?? '19.99');
+      const order = {
+        id: options.id ?? objectId(),
+        version: 0,
+        status: 'created',
+        userId: options.user ?? env.USER_ID ?? 'local-user-1',
+        expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+        ticket: { id: objectId(), price },
+      };
+      await publish('order:created', order);
+      console.log(order.id);
+      break;
+    }
+    case 'cancel': {
+      if (!options.id) throw new Error('cancel needs --id <orderId>');
+      await publish('order:cancelled', { id: options.id, version: Number(options.version ?? '1'), ticket: { id: objectId() } });
+      console.log(`cancelled ${options.id}`);
+      break;
+    }
+    case 'watch': {
+      const subscription = stan.subscribe('payment:created', stan.subscriptionOptions().setDeliverAllAvailable());
+      subscription.on('message', (message) => console.log(`payment:created ${message.getData()}`));
+      await new Promise((resolve) => setTimeout(resolve, Number(options.seconds ?? '3600') * 1000));
+      break;
+    }
+    default:
+      throw new Error('usage: orders-cli create|cancel|watch [options]');
+  }
+  stan.close();
+}
+
+main().catch((err) => {
+  console.error(`orders-cli: ${err.message}`);
+  process.exit(1);
+});
