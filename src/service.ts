@@ -5,6 +5,7 @@ import { Config } from './config';
 import { NatsStreamingBus } from './events/nats-bus';
 import { createApp } from './http/app';
 import { createLogger, Logger } from './logger';
+import { Metrics } from './metrics';
 import { listenToOrders } from './orders/order-listeners';
 import { orderModel } from './orders/order-model';
 import { OrderReplica } from './orders/replicate-order';
@@ -37,6 +38,7 @@ export interface Service {
   connection: Connection;
   bus: NatsStreamingBus;
   outbox: PaymentOutbox;
+  metrics: Metrics;
   recovery: PaymentRecovery;
   logger: Logger;
   stop(): Promise<void>;
@@ -52,9 +54,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const payments = paymentModel(connection);
   await Promise.all([orders.createIndexes(), payments.createIndexes()]);
 
+  // The backlog gauge reads the outbox when scraped, by which time it exists.
+  const metrics = new Metrics(() => outbox.backlog());
   const bus = await NatsStreamingBus.connect(
     {
       ...config.nats,
+      onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
       queueGroup: options.queueGroup ?? QUEUE_GROUP,
       pingIntervalMs: options.natsPingIntervalMs,
       maxPingsOut: options.natsMaxPingsOut,
@@ -77,6 +82,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     new StripeCharges(stripe),
     () => void outbox.flush(),
     options.chargeRetryBaseMs ?? 5_000,
+    metrics,
     logger.child({ component: 'charges' }),
   );
   const recovery = new PaymentRecovery(claims, attempts, logger.child({ component: 'recovery' }));
@@ -88,7 +94,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
     nats: bus.ready,
   });
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness });
+  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics });
   const server = await listen(app, config.port);
   const port = (server.address() as AddressInfo).port;
 
@@ -111,6 +117,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     connection,
     bus,
     outbox,
+    metrics,
     recovery,
     logger,
     /** Stops taking requests, lets those in flight finish, publishes what is owed, then closes. */

@@ -290,3 +290,25 @@ describe('logs', () => {
     }
   });
 });
+
+describe('metrics', () => {
+  test('when payments and events have happened, then /metrics reports them in Prometheus format', async () => {
+    const order = await fx.order();
+    await fx.pay(order.cookie, { token: DECLINED_TOKEN, orderId: order.id });
+    expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(201);
+    await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
+
+    const { default: request } = await import('supertest');
+    const res = await request(fx.service.server).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    const value = (pattern: RegExp) => Number(res.text.match(pattern)?.[1]);
+    expect(value(/^payments_charge_attempts_total\{outcome="paid"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^payments_charge_attempts_total\{outcome="declined"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^payments_charge_duration_seconds_count\{outcome="paid"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^payments_events_handled_total\{subject="order:created",outcome="acked"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^payments_http_request_duration_seconds_count\{route="\/api\/payments",status="201"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^payments_outbox_backlog (\d+)$/m)).toBe(0);
+    expect(res.text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+});

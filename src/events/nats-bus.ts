@@ -15,7 +15,11 @@ export interface NatsBusOptions {
   pingIntervalMs?: number;
   maxPingsOut?: number;
   connectTimeoutMs?: number;
+  /** Told of every message handled, for metrics. */
+  onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
+
+export type EventOutcome = 'acked' | 'malformed' | 'retry' | 'failed';
 
 const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
 
@@ -175,7 +179,7 @@ export class NatsStreamingBus implements EventBus {
       redelivered: message.isRedelivered(),
     };
     const started = process.hrtime.bigint();
-    let outcome: 'acked' | 'malformed' | 'retry' | 'failed';
+    let outcome: EventOutcome;
     try {
       await handler({ ...meta, data: parseJson(message.getData()) });
       outcome = 'acked';
@@ -194,6 +198,7 @@ export class NatsStreamingBus implements EventBus {
     if (outcome === 'acked' || outcome === 'malformed') this.ack(message, meta);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (outcome !== 'malformed') this.logger.debug({ ...meta, outcome, ms }, 'event handled');
+    this.options.onHandled?.(meta.subject, outcome);
   }
 
   private ack(message: Message, meta: object): void {

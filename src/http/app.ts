@@ -2,6 +2,7 @@ import cookieSession from 'cookie-session';
 import express, { Express } from 'express';
 import { AppError } from '../errors';
 import { Logger } from '../logger';
+import { Metrics } from '../metrics';
 import { OrderPayments } from '../payments/pay-order';
 import { errorHandler } from './error-handler';
 import { healthRouter, ReadinessCheck } from './health';
@@ -13,14 +14,15 @@ export interface AppDependencies {
   payments: OrderPayments;
   logger: Logger;
   readiness: ReadinessCheck;
+  metrics: Metrics;
 }
 
-export function createApp({ jwtKey, payments, logger, readiness }: AppDependencies): Express {
+export function createApp({ jwtKey, payments, logger, readiness, metrics }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
-  app.use(requestLog(logger));
-  app.use(healthRouter(readiness));
+  app.use(requestLog(logger, metrics));
+  app.use(healthRouter(readiness, metrics.registry));
   app.use(express.json({ limit: '10kb' }));
   // The auth service writes the cookie; this service only reads it.
   app.use(cookieSession({ name: 'session', signed: false }));

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { RequestHandler } from 'express';
 import { Logger } from '../logger';
+import { Metrics } from '../metrics';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** One line per request. Only the method, path and status: never headers, cookies or the body. */
-export function requestLog(logger: Logger): RequestHandler {
+/** One line and one latency sample per request. Only the method, path and status: never headers, cookies or the body. */
+export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const incoming = req.get('x-request-id');
@@ -15,7 +16,9 @@ export function requestLog(logger: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const entry = { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
-      if (req.path === '/healthz' || req.path === '/readyz') logger.debug(entry, 'request');
+      const route = req.route?.path ?? (res.statusCode === 404 ? 'unknown' : req.path);
+      metrics.httpSeconds.observe({ route: String(route), status: res.statusCode }, ms / 1000);
+      if (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics') logger.debug(entry, 'request');
       else logger.info(entry, 'request');
     });
     next();

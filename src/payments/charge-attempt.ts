@@ -1,4 +1,5 @@
 import { Logger } from '../logger';
+import { Metrics } from '../metrics';
 import { PaymentClaims } from './claims';
 import { Payment } from './payment-model';
 import { ChargeOutcome, StripeCharges } from './stripe-charges';
@@ -24,12 +25,14 @@ export class ChargeAttempts {
     private readonly charges: StripeCharges,
     private readonly onPaid: (payment: Payment) => void,
     private readonly retryBaseMs: number,
+    private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
 
   async run(claim: Payment): Promise<AttemptResult> {
     const log = this.logger.child({ orderId: claim.orderId, paymentId: String(claim._id) });
     if (!claim.token) throw new Error(`payment ${String(claim._id)} is charging without a token`);
+    const stopTimer = this.metrics.chargeSeconds.startTimer();
     const outcome = await this.charges.charge({
       amount: claim.amount,
       currency: claim.currency,
@@ -37,6 +40,9 @@ export class ChargeAttempts {
       idempotencyKey: claim.idempotencyKey,
       metadata: { orderId: claim.orderId, paymentId: String(claim._id) },
     });
+    const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
+    stopTimer({ outcome: result });
+    this.metrics.charges.inc({ outcome: result });
 
     switch (outcome.kind) {
       case 'charged': {
