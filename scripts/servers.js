@@ -128,7 +128,9 @@ async function startNatsStreaming({ port, store = 'memory', dir, clusterId = 'ti
 /** Stripe's official mock: validates every request against Stripe's OpenAPI description. */
 async function startStripeMock({ port, logFile } = {}) {
   port = port ?? (await freePort());
-  const server = await launch('stripe-mock', ['-http-addr', `${HOST}:${port}`], {
+  // Without an HTTPS address it also takes the fixed port 12112, which parallel runs would share.
+  const httpsPort = await freePort();
+  const server = await launch('stripe-mock', ['-http-addr', `${HOST}:${port}`, '-https-addr', `${HOST}:${httpsPort}`], {
     ready: () => canConnect(port),
     logFile,
   });

@@ -1,4 +1,5 @@
 /** The only module that reads process.env: every setting is parsed and checked here, once, at start. */
+import { CRASH_POINTS, CrashPoint } from './payments/crash-points';
 
 export interface Config {
   port: number;
@@ -6,7 +7,11 @@ export interface Config {
   mongoUri: string;
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
   stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
+  /** Payment attempts a user may make per minute; 0 turns the limit off. */
+  attemptsPerMinute: number;
   logLevel: string;
+  /** Test-only: kill the process at this step of a payment (see payments/crash-points). */
+  testCrashAt?: CrashPoint;
 }
 
 export class ConfigError extends Error {
@@ -53,7 +58,9 @@ export function loadConfig(env: Env = process.env): Config {
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
     },
+    attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
     logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
+    testCrashAt: optional<CrashPoint | undefined>('PAYMENTS_TEST_CRASH_AT', oneOf(CRASH_POINTS), undefined),
   };
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -114,9 +121,9 @@ function currency(raw: string): string {
   return raw.toLowerCase();
 }
 
-function oneOf(values: string[]) {
-  return (raw: string): string => {
-    if (!values.includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
-    return raw;
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T => {
+    if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}`);
+    return raw as T;
   };
 }

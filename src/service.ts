@@ -10,7 +10,9 @@ import { listenToOrders } from './orders/order-listeners';
 import { orderModel } from './orders/order-model';
 import { OrderReplica } from './orders/replicate-order';
 import { ChargeAttempts } from './payments/charge-attempt';
+import { AttemptLimit } from './payments/attempt-limit';
 import { PaymentClaims } from './payments/claims';
+import { crashSwitch } from './payments/crash-points';
 import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
 import { paymentModel } from './payments/payment-model';
@@ -52,7 +54,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
-  await Promise.all([orders.createIndexes(), payments.createIndexes()]);
+  const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute);
+  await Promise.all([orders.createIndexes(), payments.createIndexes(), attemptLimit.createIndexes()]);
 
   // The backlog gauge reads the outbox when scraped, by which time it exists.
   const metrics = new Metrics(() => outbox.backlog());
@@ -76,17 +79,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const sdkRetries = options.stripeMaxNetworkRetries ?? 1;
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 10_000;
   const claims = new PaymentClaims(payments, orders, claimLeaseMs);
-  const outbox = new PaymentOutbox(payments, bus, { leaseMs: 15_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }));
-  const attempts = new ChargeAttempts(
+  const crash = crashSwitch(config.testCrashAt);
+  const outbox = new PaymentOutbox(payments, bus, { leaseMs: 15_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
+  const attempts = new ChargeAttempts({
     claims,
-    new StripeCharges(stripe),
-    () => void outbox.flush(),
-    options.chargeRetryBaseMs ?? 5_000,
+    charges: new StripeCharges(stripe),
+    onPaid: () => void outbox.flush(),
+    retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
     metrics,
-    logger.child({ component: 'charges' }),
-  );
+    logger: logger.child({ component: 'charges' }),
+    crash,
+  });
   const recovery = new PaymentRecovery(claims, attempts, logger.child({ component: 'recovery' }));
-  const orderPayments = new OrderPayments(orders, claims, attempts, config.stripe.currency);
+  const orderPayments = new OrderPayments(orders, claims, attempts, attemptLimit, config.stripe.currency);
 
   listenToOrders(bus, new OrderReplica(orders, logger.child({ component: 'orders' })));
 
@@ -103,6 +108,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     sweeping = (async () => {
       await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
       await outbox.flush();
+      await attemptLimit.prune().catch((err) => logger.warn({ err }, 'could not prune attempt windows'));
     })();
   };
   sweep();

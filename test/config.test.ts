@@ -20,7 +20,9 @@ describe('configuration', () => {
       mongoUri: valid.MONGO_URI,
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
       stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000 },
+      attemptsPerMinute: 10,
       logLevel: 'info',
+      testCrashAt: undefined,
     });
   });
 
@@ -49,6 +51,8 @@ describe('configuration', () => {
     ['STRIPE_CURRENCY', 'dollars'],
     ['NATS_ACK_WAIT_MS', '5'],
     ['LOG_LEVEL', 'loud'],
+    ['PAYMENT_ATTEMPTS_PER_MINUTE', '-1'],
+    ['PAYMENTS_TEST_CRASH_AT', 'sometime'],
   ])('when %s is %p, then start-up fails naming it', (name, value) => {
     expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
   });

@@ -1,6 +1,7 @@
 import { Logger } from '../logger';
 import { Metrics } from '../metrics';
 import { PaymentClaims } from './claims';
+import { CrashSwitch } from './crash-points';
 import { Payment } from './payment-model';
 import { ChargeOutcome, StripeCharges } from './stripe-charges';
 
@@ -19,21 +20,28 @@ export function retryDelayMs(attempt: number, baseMs: number): number {
  * charged is recorded with its event owed, a definite failure releases the
  * order, and no answer keeps the claim for a retry with the same key.
  */
+export interface ChargeAttemptsDeps {
+  claims: PaymentClaims;
+  charges: StripeCharges;
+  /** Told of each recorded payment, so its event can be relayed at once. */
+  onPaid: (payment: Payment) => void;
+  /** First wait before asking Stripe again about an unanswered charge; doubles each time. */
+  retryBaseMs: number;
+  metrics: Metrics;
+  logger: Logger;
+  crash: CrashSwitch;
+}
+
 export class ChargeAttempts {
-  constructor(
-    private readonly claims: PaymentClaims,
-    private readonly charges: StripeCharges,
-    private readonly onPaid: (payment: Payment) => void,
-    private readonly retryBaseMs: number,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: ChargeAttemptsDeps) {}
 
   async run(claim: Payment): Promise<AttemptResult> {
-    const log = this.logger.child({ orderId: claim.orderId, paymentId: String(claim._id) });
+    const { claims, charges, metrics, crash } = this.deps;
+    const log = this.deps.logger.child({ orderId: claim.orderId, paymentId: String(claim._id) });
     if (!claim.token) throw new Error(`payment ${String(claim._id)} is charging without a token`);
-    const stopTimer = this.metrics.chargeSeconds.startTimer();
-    const outcome = await this.charges.charge({
+    crash('after-claim');
+    const stopTimer = metrics.chargeSeconds.startTimer();
+    const outcome = await charges.charge({
       amount: claim.amount,
       currency: claim.currency,
       source: claim.token,
@@ -42,24 +50,26 @@ export class ChargeAttempts {
     });
     const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
     stopTimer({ outcome: result });
-    this.metrics.charges.inc({ outcome: result });
+    metrics.charges.inc({ outcome: result });
 
     switch (outcome.kind) {
       case 'charged': {
-        const payment = await this.claims.record(claim, outcome.stripeId);
+        crash('after-charge');
+        const payment = await claims.record(claim, outcome.stripeId);
         log.info({ stripeId: outcome.stripeId, amount: claim.amount, currency: claim.currency }, 'payment recorded');
-        this.onPaid(payment);
+        crash('after-record');
+        this.deps.onPaid(payment);
         return { kind: 'paid', payment };
       }
       case 'declined':
       case 'rejected':
       case 'unavailable':
-        await this.claims.release(claim);
+        await claims.release(claim);
         log.info({ outcome: outcome.kind, reason: outcome.message }, 'charge failed; order released');
         return outcome;
       case 'unknown': {
-        const retryInMs = retryDelayMs(claim.chargeAttempts, this.retryBaseMs);
-        await this.claims.defer(claim, retryInMs);
+        const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
+        await claims.defer(claim, retryInMs);
         log.warn({ reason: outcome.message, attempt: claim.chargeAttempts, retryInMs }, 'charge outcome unknown; will ask Stripe again');
         return outcome;
       }

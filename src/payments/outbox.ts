@@ -1,6 +1,7 @@
 import { EventBus } from '../events/bus';
 import { PaymentCreated, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
+import { CrashSwitch } from './crash-points';
 import { Payment, PaymentModel, PaymentState } from './payment-model';
 
 export interface OutboxOptions {
@@ -24,6 +25,7 @@ export class PaymentOutbox {
     private readonly bus: EventBus,
     private readonly options: OutboxOptions,
     private readonly logger: Logger,
+    private readonly crash: CrashSwitch,
   ) {}
 
   /** Publishes everything owed now; calls made meanwhile are folded into one more pass. */
@@ -76,6 +78,7 @@ export class PaymentOutbox {
       );
       throw err;
     }
+    this.crash('after-publish');
     await this.payments.updateOne({ _id: payment._id }, { $set: { eventPublishedAt: new Date() } });
     this.logger.info({ subject: Subjects.PaymentCreated, ...event }, 'event published');
     return true;

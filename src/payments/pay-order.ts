@@ -1,6 +1,7 @@
 import { AppError } from '../errors';
 import { OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
-import { ChargeAttempts, AttemptResult } from './charge-attempt';
+import { AttemptLimit } from './attempt-limit';
+import { AttemptResult, ChargeAttempts } from './charge-attempt';
 import { hashToken, PaymentClaims } from './claims';
 import { toMinorUnits } from './money';
 import { Payment, PaymentState } from './payment-model';
@@ -20,10 +21,12 @@ export class OrderPayments {
     private readonly orders: OrderModel,
     private readonly claims: PaymentClaims,
     private readonly attempts: ChargeAttempts,
+    private readonly attemptLimit: AttemptLimit,
     private readonly currency: string,
   ) {}
 
   async pay({ userId, orderId, token }: PayOrder): Promise<Payment> {
+    await this.attemptLimit.take(userId);
     const order = await this.orders.findById(orderId).lean();
     if (!order) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');

@@ -57,6 +57,7 @@ export function serviceConfig(env: {
     STRIPE_API_URL: env.stripeUrl ?? process.env.STRIPE_MOCK_URL,
     STRIPE_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',
+    PAYMENT_ATTEMPTS_PER_MINUTE: '1000',
     ...env.extra,
   });
 }
