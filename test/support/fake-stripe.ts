@@ -31,6 +31,8 @@ export const INVALID_TOKEN = 'tok_doesNotExist';
 
 export class FakeStripe {
   mode: FakeStripeMode = 'normal';
+  /** Answers charges this much later, as a slow Stripe would. */
+  delayMs = 0;
   readonly charges: FakeCharge[] = [];
   readonly requests: RecordedRequest[] = [];
   private readonly replies = new Map<string, { params: string; status: number; body: unknown }>();
@@ -80,6 +82,7 @@ export class FakeStripe {
       return send(res, 404, error('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
     }
     if (this.mode === 'hang') return; // never answers; the SDK times out
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
 
     const signature = JSON.stringify(Object.entries(params).sort());
