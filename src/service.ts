@@ -50,7 +50,8 @@ export interface Service {
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const connection = await mongoose
-    .createConnection(config.mongoUri, { serverSelectionTimeoutMS: 10_000 })
+    // No buffering: while the database is away, requests fail fast with 503 and events stay unacked.
+    .createConnection(config.mongoUri, { serverSelectionTimeoutMS: 5_000, bufferCommands: false })
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
@@ -70,14 +71,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger,
   );
 
+  const sdkRetries = options.stripeMaxNetworkRetries ?? 1;
   const stripe = createStripe({
     key: config.stripe.key,
     apiUrl: config.stripe.apiUrl,
     timeoutMs: config.stripe.timeoutMs,
-    maxNetworkRetries: options.stripeMaxNetworkRetries ?? 1,
+    maxNetworkRetries: sdkRetries,
   });
-  const sdkRetries = options.stripeMaxNetworkRetries ?? 1;
-  const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 10_000;
+  // Longer than the holder can spend calling Stripe; the idempotency key covers the rest.
+  const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
   const claims = new PaymentClaims(payments, orders, claimLeaseMs);
   const crash = crashSwitch(config.testCrashAt);
   const outbox = new PaymentOutbox(payments, bus, { leaseMs: 15_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);

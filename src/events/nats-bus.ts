@@ -36,6 +36,8 @@ export class NatsStreamingBus implements EventBus {
   private readonly readySubjects = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
+  /** False while the NATS connection under the session is down and reconnecting. */
+  private linked = true;
 
   private constructor(
     private readonly options: NatsBusOptions,
@@ -50,7 +52,7 @@ export class NatsStreamingBus implements EventBus {
   }
 
   get ready(): boolean {
-    return this.stan !== undefined && this.readySubjects.size === this.handlers.size;
+    return this.stan !== undefined && this.linked && this.readySubjects.size === this.handlers.size;
   }
 
   subscribe(subject: string, handler: EventHandler): void {
@@ -117,8 +119,14 @@ export class NatsStreamingBus implements EventBus {
       });
       stan.on('connection_lost', (err: unknown) => this.lost(stan, toError(err)));
       stan.on('close', () => this.lost(stan, new Error('connection closed')));
-      stan.on('disconnect', () => this.logger.warn('disconnected from NATS, reconnecting'));
-      stan.on('reconnect', () => this.logger.info('reconnected to NATS'));
+      stan.on('disconnect', () => {
+        if (this.stan === stan) this.linked = false;
+        this.logger.warn('disconnected from NATS, reconnecting');
+      });
+      stan.on('reconnect', () => {
+        if (this.stan === stan) this.linked = true;
+        this.logger.info('reconnected to NATS');
+      });
     });
   }
 
@@ -140,6 +148,7 @@ export class NatsStreamingBus implements EventBus {
           return;
         }
         this.stan = stan;
+        this.linked = true;
         return;
       } catch (err) {
         this.logger.warn({ err, retryInMs: wait }, 'could not reach NATS Streaming');

@@ -1,4 +1,5 @@
 import { ErrorRequestHandler } from 'express';
+import mongoose from 'mongoose';
 import { AppError } from '../errors';
 import { Logger } from '../logger';
 
@@ -12,6 +13,16 @@ const BODY_ERRORS: Record<string, { status: number; message: string }> = {
   'request.size.invalid': { status: 400, message: 'The request body size does not match its length' },
 };
 
+/** The database cannot be reached: the client may retry; nothing was done. */
+function databaseUnavailable(err: unknown): boolean {
+  return (
+    err instanceof mongoose.mongo.MongoNetworkError ||
+    err instanceof mongoose.mongo.MongoServerSelectionError ||
+    err instanceof mongoose.mongo.MongoNotConnectedError ||
+    err instanceof mongoose.Error.MongooseServerSelectionError
+  );
+}
+
 /** The one place an error becomes a response: `{ errors: [{ message, field? }] }`, never a stack. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -22,6 +33,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       ({ status, message, field } = err);
     } else if (typeof err?.type === 'string' && BODY_ERRORS[err.type]) {
       ({ status, message } = BODY_ERRORS[err.type]);
+    } else if (databaseUnavailable(err)) {
+      status = 503;
+      message = 'The service is temporarily unavailable; try again shortly';
+      logger.warn({ err, method: req.method, path: req.path }, 'database unavailable');
     } else {
       logger.error({ err, method: req.method, path: req.path }, 'unexpected error');
     }
