@@ -1,0 +1,177 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
+import { ConfigError, loadConfig } from '../src/config';
+
+const root = path.join(__dirname, '..');
+const k8sDir = path.join(root, 'infra', 'k8s');
+
+function readYamlDocuments(file: string): unknown[] {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  if (!Array.isArray(docs)) return [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  }
+  return docs.map((doc) => doc.toJS() as unknown).filter((obj) => obj != null);
+}
+
+// Only kinds listed here may appear: an unknown apiVersion/kind (a typo, a removed API) fails.
+const models: Record<string, (data: object) => { validate(): void }> = {
+  'apps/v1 Deployment': (data) => new Deployment(data as Deployment),
+  'v1 Service': (data) => new Service(data as Service),
+  'v1 PersistentVolumeClaim': (data) => new PersistentVolumeClaim(data as PersistentVolumeClaim),
+};
+
+const manifestFiles = readdirSync(k8sDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const objects = manifestFiles.flatMap((file) =>
+  readYamlDocuments(path.join(k8sDir, file)).map((obj) => ({ file, obj: obj as { apiVersion?: string; kind?: string; metadata?: { name?: string } } })),
+);
+
+function find<T>(kind: string, name: string): T {
+  const found = objects.filter(({ obj }) => obj.kind === kind && obj.metadata?.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name} under infra/k8s, found ${found.length}`);
+  return found[0].obj as T;
+}
+
+const payments = find<Deployment>('Deployment', 'payments-depl');
+const paymentsPod = payments.spec!.template.spec!;
+const paymentsContainer = paymentsPod.containers[0];
+const env = paymentsContainer.env ?? [];
+const configSource = readFileSync(path.join(root, 'src', 'config.ts'), 'utf8');
+const configNames = [...configSource.matchAll(/(required|optional)(<[^>]*>)?\('([A-Z_]+)'/g)].map((m) => ({ kind: m[1], name: m[3] }));
+const requiredNames = configNames.filter((n) => n.kind === 'required').map((n) => n.name);
+
+const skaffold = readYamlDocuments(path.join(root, 'skaffold.yaml'))[0] as {
+  apiVersion: string;
+  kind: string;
+  build: { local?: { push?: boolean }; artifacts: Array<{ image: string; context?: string; sync?: { manual?: Array<{ src: string; dest: string }> } }> };
+  manifests: { rawYaml: string[] };
+  deploy: { kubectl?: object };
+};
+
+describe('kubernetes manifests and skaffold', () => {
+  test('when infra/k8s is read, then it holds the five objects of the service and its database', () => {
+    expect(objects.map(({ obj }) => `${obj.kind}/${obj.metadata?.name}`).sort()).toEqual([
+      'Deployment/payments-depl',
+      'Deployment/payments-mongo-depl',
+      'PersistentVolumeClaim/payments-mongo-pvc',
+      'Service/payments-mongo-srv',
+      'Service/payments-srv',
+    ]);
+  });
+
+  test.each(objects.map(({ file, obj }) => [`${file} ${obj.kind}/${obj.metadata?.name}`, obj] as const))(
+    'when %s is checked against the Kubernetes schema, then it is valid',
+    (_, obj) => {
+      const model = models[`${obj.apiVersion} ${obj.kind}`];
+      expect(model).toBeDefined();
+      expect(() => model(obj).validate()).not.toThrow();
+    },
+  );
+
+  test('when config.ts is scanned, then its required names are exactly those start-up reports missing', () => {
+    const missing = (() => {
+      try {
+        loadConfig({});
+      } catch (err) {
+        if (err instanceof ConfigError) return [...err.message.matchAll(/([A-Z_]+) is required/g)].map((m) => m[1]);
+      }
+      return [];
+    })();
+    expect(missing.length).toBeGreaterThan(0);
+    expect([...requiredNames].sort()).toEqual(missing.sort());
+  });
+
+  test('when payments-depl sets its environment, then each name is one config.ts reads, once, and every required one is set', () => {
+    const names = env.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(configNames.map((n) => n.name)).toEqual(expect.arrayContaining(names));
+    expect(names).toEqual(expect.arrayContaining(requiredNames));
+  });
+
+  test('when the deployment environment is given to the service, then its configuration is accepted', () => {
+    // Stand-ins for what the cluster fills in at run time.
+    const clusterValue = (e: (typeof env)[number]): string | undefined =>
+      e.valueFrom?.fieldRef ? 'payments-depl-7d9f-abcde' : e.valueFrom?.secretKeyRef ? 'from-secret' : e.value;
+    const config = loadConfig(Object.fromEntries(env.map((e) => [e.name, clusterValue(e)])));
+    expect(config.port).toBe(3000);
+  });
+
+  test('when secrets and the pod name reach the container, then they come from the cluster, not from literals', () => {
+    const byName = Object.fromEntries(env.map((e) => [e.name, e]));
+    expect(byName.JWT_KEY?.valueFrom?.secretKeyRef).toEqual({ name: 'jwt-secret', key: 'JWT_KEY' });
+    expect(byName.STRIPE_KEY?.valueFrom?.secretKeyRef).toEqual({ name: 'stripe-secret', key: 'STRIPE_KEY' });
+    expect(byName.NATS_CLIENT_ID?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+  });
+
+  test('when the kubelet probes payments, then liveness asks /healthz and readiness /readyz on the service port', () => {
+    const port = Number(env.find((e) => e.name === 'PORT')?.value);
+    expect(paymentsContainer.ports?.map((p) => p.containerPort)).toEqual([port]);
+    expect(paymentsContainer.livenessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port }));
+    expect(paymentsContainer.readinessProbe?.httpGet).toEqual(expect.objectContaining({ path: '/readyz', port }));
+  });
+
+  test('when payments runs, then it is non-root on a read-only root filesystem with a writable /tmp', () => {
+    expect(paymentsPod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, runAsUser: 1000 }));
+    const container = paymentsContainer.securityContext;
+    expect(container).toEqual(expect.objectContaining({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }));
+    expect(container?.capabilities?.drop).toContain('ALL');
+    expect(container?.runAsUser ?? 1000).not.toBe(0);
+    expect(container?.runAsNonRoot ?? true).toBe(true);
+    const tmp = paymentsContainer.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(paymentsPod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+  });
+
+  test('when payments is stopped, then the grace period outlasts its own 15 s shutdown bound', () => {
+    expect(paymentsPod.terminationGracePeriodSeconds).toBeGreaterThan(15);
+  });
+
+  test('when payments has resources, then requests and limits are both set', () => {
+    expect(paymentsContainer.resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '256Mi' },
+    });
+  });
+
+  test('when the services route traffic, then each selects its deployment pods on the port the env names', () => {
+    const paymentsSrv = find<Service>('Service', 'payments-srv');
+    expect(paymentsSrv.spec?.selector).toEqual(payments.spec?.template.metadata?.labels);
+    expect(paymentsSrv.spec?.ports).toEqual([expect.objectContaining({ port: 3000, targetPort: 3000 })]);
+
+    const mongo = find<Deployment>('Deployment', 'payments-mongo-depl');
+    const mongoSrv = find<Service>('Service', 'payments-mongo-srv');
+    expect(mongoSrv.spec?.selector).toEqual(mongo.spec?.template.metadata?.labels);
+    const mongoUri = new URL(env.find((e) => e.name === 'MONGO_URI')?.value ?? '');
+    expect(mongoUri.hostname).toBe(mongoSrv.metadata?.name);
+    expect(mongoSrv.spec?.ports?.map((p) => p.port)).toContain(Number(mongoUri.port));
+  });
+
+  test('when mongo stores data, then /data/db is a claim defined here and the rollout never runs two pods', () => {
+    const mongo = find<Deployment>('Deployment', 'payments-mongo-depl');
+    expect(mongo.spec?.strategy?.type).toBe('Recreate');
+    const pod = mongo.spec!.template.spec!;
+    const mount = pod.containers[0].volumeMounts?.find((m) => m.mountPath === '/data/db');
+    const claim = pod.volumes?.find((v) => v.name === mount?.name)?.persistentVolumeClaim?.claimName;
+    const pvc = find<PersistentVolumeClaim>('PersistentVolumeClaim', claim ?? '(no claim mounted at /data/db)');
+    expect(pvc.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    expect(pvc.spec?.resources?.requests?.storage).toBe('1Gi');
+    expect(pod.containers[0].resources?.requests).toBeDefined();
+    expect(pod.containers[0].resources?.limits).toBeDefined();
+  });
+
+  test('when skaffold deploys, then it builds the deployment image locally and applies every manifest', () => {
+    expect(skaffold).toEqual(expect.objectContaining({ apiVersion: 'skaffold/v4beta11', kind: 'Config' }));
+    expect(skaffold.build.local?.push).toBe(false);
+    expect(skaffold.build.artifacts.map((a) => a.image)).toEqual([paymentsContainer.image]);
+    expect([...skaffold.manifests.rawYaml].sort()).toEqual(manifestFiles.map((f) => `infra/k8s/${f}`));
+    expect(skaffold.deploy.kubectl).toBeDefined();
+  });
+
+  test('when a source file changes under skaffold dev, then the sync rule copies it into the container', () => {
+    const [artifact] = skaffold.build.artifacts;
+    expect(artifact.context ?? '.').toBe('.');
+    expect(artifact.sync?.manual).toContainEqual({ src: 'src/**/*.ts', dest: '.' });
+  });
+});
