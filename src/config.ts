@@ -62,6 +62,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
     testCrashAt: optional<CrashPoint | undefined>('PAYMENTS_TEST_CRASH_AT', oneOf(CRASH_POINTS), undefined),
   };
+  if (config.testCrashAt && env.NODE_ENV === 'production') {
+    problems.push('PAYMENTS_TEST_CRASH_AT is a test switch and is refused when NODE_ENV is production');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }

@@ -57,6 +57,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
   });
 
+  test('when the test crash switch is set in production, then start-up refuses it', () => {
+    expect(() => loadConfig({ ...valid, NODE_ENV: 'production', PAYMENTS_TEST_CRASH_AT: 'after-charge' })).toThrow(/PAYMENTS_TEST_CRASH_AT/);
+    expect(loadConfig({ ...valid, PAYMENTS_TEST_CRASH_AT: 'after-charge' }).testCrashAt).toBe('after-charge');
+  });
+
   test('when several variables are wrong, then the message names all of them and no secret', () => {
     const error = (() => {
       try {

@@ -1,65 +1,52 @@
 import { Connection, Model, Schema } from 'mongoose';
 import { AppError } from '../errors';
 
-interface AttemptWindow {
-  _id: string;
-  count: number;
-  expiresAt: Date;
+interface Attempt {
+  userId: string;
+  at: Date;
 }
 
-const schema = new Schema<AttemptWindow>(
-  { _id: String, count: { type: Number, required: true }, expiresAt: { type: Date, required: true } },
+const schema = new Schema<Attempt>(
+  { userId: { type: String, required: true }, at: { type: Date, required: true } },
   { collection: 'payment_attempts', versionKey: false },
 );
-
-schema.index({ expiresAt: 1 });
-
-const DUPLICATE_KEY = 11000;
+schema.index({ userId: 1, at: 1 });
+schema.index({ at: 1 });
 
 /**
- * A card-testing defence: at most `limit` payment attempts per user per fixed
- * window. Counted in MongoDB, so every instance sharing the database shares it.
+ * A card-testing defence: at most `limit` payment attempts per user in any
+ * sliding window. Each attempt is its own document, so the count is exact with
+ * every instance sharing the database, and needs no atomic read-modify-write
+ * (FerretDB, which the tests run on, does not make $inc atomic under concurrency).
  */
 export class AttemptLimit {
-  private readonly windows: Model<AttemptWindow>;
+  private readonly attempts: Model<Attempt>;
 
   constructor(
     connection: Connection,
     private readonly limit: number,
     private readonly windowMs = 60_000,
   ) {
-    this.windows = connection.model<AttemptWindow>('AttemptWindow', schema);
+    this.attempts = connection.model<Attempt>('PaymentAttempt', schema);
   }
 
   async createIndexes(): Promise<void> {
-    await this.windows.createIndexes();
+    await this.attempts.createIndexes();
   }
 
-  /** Counts one attempt; 429 once the user is over the limit in this window. */
+  /** Counts one attempt; 429 once the user is over the limit in the window. */
   async take(userId: string): Promise<void> {
     if (this.limit === 0) return;
-    const window = Math.floor(Date.now() / this.windowMs);
-    const count = await this.increment(`${userId}:${window}`, new Date((window + 1) * this.windowMs));
-    if (count > this.limit) {
+    const now = Date.now();
+    await this.attempts.create({ userId, at: new Date(now) });
+    const recent = await this.attempts.countDocuments({ userId, at: { $gt: new Date(now - this.windowMs) } });
+    if (recent > this.limit) {
       throw new AppError(429, 'Too many payment attempts; try again in a minute');
     }
   }
 
-  /** Drops windows that are over (FerretDB has no TTL indexes, so this runs with the sweep). */
+  /** Forgets attempts older than the window (FerretDB has no TTL indexes, so this runs with the sweep). */
   async prune(): Promise<void> {
-    await this.windows.deleteMany({ expiresAt: { $lt: new Date() } });
-  }
-
-  private async increment(id: string, expiresAt: Date, retried = false): Promise<number> {
-    try {
-      const window = await this.windows
-        .findOneAndUpdate({ _id: id }, { $inc: { count: 1 }, $setOnInsert: { expiresAt } }, { upsert: true, returnDocument: 'after' })
-        .lean();
-      return window!.count;
-    } catch (err) {
-      // Two first attempts raced to create the window: the loser increments the winner's.
-      if ((err as { code?: number }).code === DUPLICATE_KEY && !retried) return this.increment(id, expiresAt, true);
-      throw err;
-    }
+    await this.attempts.deleteMany({ at: { $lte: new Date(Date.now() - this.windowMs) } });
   }
 }
