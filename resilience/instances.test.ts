@@ -1,0 +1,47 @@
+import { Cluster, printTable } from './support/cluster';
+
+const ORDERS = 200;
+const REQUESTS_PER_ORDER = 10;
+const ORDERS_AT_ONCE = 10;
+
+const cluster = new Cluster();
+beforeAll(async () => {
+  await cluster.start();
+  await Promise.all([cluster.instance(), cluster.instance(), cluster.instance()]);
+});
+afterAll(() => cluster.stop());
+
+test('when 3 instances get 10 concurrent payments for each of 200 orders, then each order is charged, stored and announced exactly once', async () => {
+  const [a, b, c] = cluster.processes;
+  const orders = await cluster.replicatedOrders(ORDERS);
+  const statuses = new Map<number, number>();
+
+  for (let i = 0; i < orders.length; i += ORDERS_AT_ONCE) {
+    await Promise.all(
+      orders.slice(i, i + ORDERS_AT_ONCE).flatMap((order) =>
+        Array.from({ length: REQUESTS_PER_ORDER }, async (_, n) => {
+          // Half resend one token (a double click), half bring other cards.
+          const token = n % 2 === 0 ? `tok_same_${order.id}` : `tok_other_${order.id}_${n}`;
+          const { status } = await cluster.pay([a, b, c][n % 3], order, token);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        }),
+      ),
+    );
+  }
+
+  const { eventually } = await import('../test/support/eventually');
+  await eventually(async () => expect((await cluster.tally(orders))['distinct events']).toBe(ORDERS), 60_000, 250);
+  const tally = await cluster.tally(orders);
+  printTable('Several instances: 3 processes, 200 orders, 10 concurrent requests each', [
+    { instances: 3, requests: ORDERS * REQUESTS_PER_ORDER, ...Object.fromEntries([...statuses].sort().map(([s, n]) => [`HTTP ${s}`, n])), ...tally },
+  ]);
+
+  expect(tally.charges).toBe(ORDERS);
+  expect(tally['orders charged twice']).toBe(0);
+  expect(tally['payments stored']).toBe(ORDERS);
+  expect(tally['payments still charging']).toBe(0);
+  expect(tally['distinct events']).toBe(ORDERS);
+  expect(tally['payments without event (lost)']).toBe(0);
+  expect([...statuses.keys()].every((status) => [201, 400, 409].includes(status))).toBe(true);
+  expect(cluster.processes.every((proc) => proc.exit === undefined)).toBe(true);
+});
