@@ -42,6 +42,7 @@ test('when 3 instances get 10 concurrent payments for each of 200 orders, then e
   expect(tally['payments still charging']).toBe(0);
   expect(tally['distinct events']).toBe(ORDERS);
   expect(tally['payments without event (lost)']).toBe(0);
+  expect(tally['events still owed']).toBe(0);
   expect([...statuses.keys()].every((status) => [201, 400, 409].includes(status))).toBe(true);
   expect(cluster.processes.every((proc) => proc.exit === undefined)).toBe(true);
 });

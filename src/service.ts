@@ -82,7 +82,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
   const claims = new PaymentClaims(payments, orders, claimLeaseMs);
   const crash = crashSwitch(config.testCrashAt);
-  const outbox = new PaymentOutbox(payments, bus, { leaseMs: 15_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
+  const outbox = new PaymentOutbox(payments, bus, { leaseMs: 7_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
   const attempts = new ChargeAttempts({
     claims,
     charges: new StripeCharges(stripe),

@@ -100,6 +100,7 @@ export class Cluster {
       'distinct events': eventsPerPayment.size,
       'events duplicated': [...eventsPerPayment.values()].filter((n) => n > 1).length,
       'payments without event (lost)': paid.filter((payment) => !eventsPerPayment.has(String(payment._id))).length,
+      'events still owed': paid.filter((payment) => !payment.eventPublishedAt).length,
     };
   }
 }

@@ -188,6 +188,7 @@ export class NatsStreamingBus implements EventBus {
       redelivered: message.isRedelivered(),
     };
     const started = process.hrtime.bigint();
+    this.logger.trace(meta, 'event received');
     let outcome: EventOutcome;
     try {
       await handler({ ...meta, data: parseJson(message.getData()) });
