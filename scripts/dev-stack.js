@@ -53,14 +53,10 @@ async function main() {
   const stopAll = async () => {
     await Promise.all([ferret.stop(), nats.stop(), stripeMock?.stop()]);
   };
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      service.kill('SIGTERM');
-    });
-  }
+  // Ctrl-C in a terminal reaches the service too (same process group): only wait for it.
+  // A SIGTERM is for this script alone: pass it on.
+  process.on('SIGINT', () => {});
+  process.once('SIGTERM', () => service.kill('SIGTERM'));
   service.on('exit', async (code) => {
     await stopAll();
     process.exit(code ?? 0);
