@@ -9,8 +9,12 @@ export class AppError extends Error {
     readonly status: number,
     message: string,
     readonly field?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers ?? {};
   }
+
+  /** Response headers that go with the answer, e.g. Retry-After. */
+  readonly headers: Record<string, string>;
 }

@@ -37,6 +37,7 @@ describe('per-user payment attempt limit', () => {
     const limited = await attempt(services[1], attacker);
     expect(limited.status).toBe(429);
     expect(limited.body).toEqual({ errors: [{ message: expect.any(String) }] });
+    expect(limited.headers['retry-after']).toBe('60');
     expect((await attempt(services[0], attacker)).status).toBe(429);
 
     const publisher = await OrdersPublisher.connect(nats);

@@ -66,6 +66,9 @@ describe('POST /api/payments: input', () => {
     ['orderId is empty', { token: 'tok_visa', orderId: '' }, 'orderId'],
     ['orderId is not an id', { token: 'tok_visa', orderId: 'order-1' }, 'orderId'],
     ['orderId is an array', { token: 'tok_visa', orderId: [newId()] }, 'orderId'],
+    ['orderId has a 0x prefix', { token: 'tok_visa', orderId: `0x${'a'.repeat(22)}` }, 'orderId'],
+    ['token holds a lone surrogate', { token: 'tok_\ud800visa', orderId: newId() }, 'token'],
+    ['token holds spaces and quotes', { token: 'tok visa"', orderId: newId() }, 'token'],
   ];
   test.each(cases)('when %s, then 400 naming the field', async (_kind, body, field) => {
     const res = await fx.pay(sessionCookie({ id: 'u1' }), body);
@@ -82,6 +85,22 @@ describe('POST /api/payments: input', () => {
   test('when the body is over 10 kB, then 413', async () => {
     const res = await fx.pay(sessionCookie({ id: 'u1' }), { token: 'x'.repeat(11_000), orderId: newId() });
     expect(res.status).toBe(413);
+    expectErrorShape(res.body);
+  });
+
+  test('when a path has a malformed percent-escape, then 400 in the error shape', async () => {
+    const { default: request } = await import('supertest');
+    const res = await request(fx.service.server).get('/%ff');
+    expect(res.status).toBe(400);
+    expectErrorShape(res.body);
+  });
+
+  test('when the body does not match its Content-Encoding, then 400', async () => {
+    const res = await fx.pay(sessionCookie({ id: 'u1' }), undefined)
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('{"token":"tok_visa"}');
+    expect(res.status).toBe(400);
     expectErrorShape(res.body);
   });
 
@@ -164,6 +183,16 @@ describe('POST /api/payments: charging', () => {
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(await fx.payments(order.id)).toHaveLength(1);
     await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
+  });
+
+  test('when the same declined card is tried again, then 402 again, and another card still pays', async () => {
+    const order = await fx.order();
+    expect((await fx.pay(order.cookie, { token: DECLINED_TOKEN, orderId: order.id })).status).toBe(402);
+    expect((await fx.pay(order.cookie, { token: DECLINED_TOKEN, orderId: order.id })).status).toBe(402);
+    expect((await fx.pay(order.cookie, { token: INVALID_TOKEN, orderId: order.id })).status).toBe(400);
+    expect((await fx.pay(order.cookie, { token: INVALID_TOKEN, orderId: order.id })).status).toBe(400);
+    expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(201);
+    expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
   });
 
   test('when Stripe does not know the token, then 400 naming token and the order stays payable', async () => {
@@ -261,7 +290,7 @@ describe('POST /api/payments: when Stripe fails', () => {
     const { default: Stripe } = await import('stripe');
     const stripe = new Stripe('sk_test_crashed', { host: '127.0.0.1', port: Number(new URL(fx.stripe!.url).port), protocol: 'http' });
     await stripe.charges.create(
-      { amount: 4200, currency: 'usd', source: 'tok_visa', metadata: { orderId: order.id, paymentId: String(claim!._id) }, description: `Order ${order.id}` },
+      { amount: 4200, currency: 'usd', source: 'tok_visa', metadata: { orderId: order.id }, description: `Order ${order.id}` },
       { idempotencyKey: claim!.idempotencyKey },
     );
     await fx.paymentModel.updateOne({ _id: claim!._id }, { $set: { leaseUntil: new Date(Date.now() - 1000) } });

@@ -3,15 +3,24 @@ import mongoose from 'mongoose';
 import { AppError } from '../errors';
 import { Logger } from '../logger';
 
-/** Errors that express's body parser raises for a client's malformed request. */
-const BODY_ERRORS: Record<string, { status: number; message: string }> = {
-  'entity.parse.failed': { status: 400, message: 'The request body is not valid JSON' },
-  'entity.too.large': { status: 413, message: 'The request body is too large' },
-  'encoding.unsupported': { status: 415, message: 'Unsupported content encoding' },
-  'charset.unsupported': { status: 415, message: 'Unsupported charset' },
-  'request.aborted': { status: 400, message: 'The request was aborted' },
-  'request.size.invalid': { status: 400, message: 'The request body size does not match its length' },
+/** Friendlier words for what express's body parser says about a malformed request. */
+const CLIENT_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'The request body is not valid JSON',
+  'entity.too.large': 'The request body is too large',
+  'encoding.unsupported': 'Unsupported content encoding',
+  'charset.unsupported': 'Unsupported charset',
+  'request.aborted': 'The request was aborted',
+  'request.size.invalid': 'The request body size does not match its length',
 };
+
+/**
+ * A client's mistake found by express itself (body parser, path decoding): those
+ * errors carry a 4xx status of their own.
+ */
+function clientError(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
 
 /** The database cannot be reached: the client may retry; nothing was done. */
 function databaseUnavailable(err: unknown): boolean {
@@ -31,8 +40,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let field: string | undefined;
     if (err instanceof AppError) {
       ({ status, message, field } = err);
-    } else if (typeof err?.type === 'string' && BODY_ERRORS[err.type]) {
-      ({ status, message } = BODY_ERRORS[err.type]);
+      if (!res.headersSent) res.set(err.headers);
+    } else if (clientError(err)) {
+      status = clientError(err)!;
+      message = CLIENT_ERRORS[err.type] ?? 'The request is malformed';
     } else if (databaseUnavailable(err)) {
       status = 503;
       message = 'The service is temporarily unavailable; try again shortly';

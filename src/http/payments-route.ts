@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { body, matchedData } from 'express-validator';
+import { isObjectId } from '../events/contracts';
 import { OrderPayments } from '../payments/pay-order';
 import { Payment } from '../payments/payment-model';
 import { CurrentUser, requireUser } from './current-user';
@@ -13,10 +14,11 @@ export function paymentsRouter(payments: OrderPayments, jwtKey: string): Router 
     body('token')
       .isString().withMessage('token must be a string').bail()
       .trim().notEmpty().withMessage('token is required').bail()
-      .isLength({ max: 255 }).withMessage('token is too long'),
+      .isLength({ max: 255 }).withMessage('token is too long').bail()
+      .matches(/^[A-Za-z0-9_-]+$/).withMessage('token is not a card token'),
     body('orderId')
       .isString().withMessage('orderId must be a string').bail()
-      .trim().isMongoId().withMessage('orderId must be a valid order id'),
+      .trim().custom(isObjectId).withMessage('orderId must be a valid order id'),
     rejectInvalid,
     async (req, res) => {
       const { token, orderId } = matchedData(req) as { token: string; orderId: string };

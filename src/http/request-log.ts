@@ -16,7 +16,8 @@ export function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const entry = { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
-      const route = req.route?.path ?? (res.statusCode === 404 ? 'unknown' : req.path);
+      // Only routes the app defines become labels: client-chosen paths would grow the series without bound.
+      const route = req.route?.path ?? 'unmatched';
       metrics.httpSeconds.observe({ route: String(route), status: res.statusCode }, ms / 1000);
       if (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics') logger.debug(entry, 'request');
       else logger.info(entry, 'request');

@@ -41,7 +41,9 @@ export class AttemptLimit {
     await this.attempts.create({ userId, at: new Date(now) });
     const recent = await this.attempts.countDocuments({ userId, at: { $gt: new Date(now - this.windowMs) } });
     if (recent > this.limit) {
-      throw new AppError(429, 'Too many payment attempts; try again in a minute');
+      throw new AppError(429, 'Too many payment attempts; try again in a minute', undefined, {
+        headers: { 'Retry-After': String(Math.ceil(this.windowMs / 1000)) },
+      });
     }
   }
 

@@ -46,7 +46,7 @@ export class ChargeAttempts {
       currency: claim.currency,
       source: claim.token,
       idempotencyKey: claim.idempotencyKey,
-      metadata: { orderId: claim.orderId, paymentId: String(claim._id) },
+      metadata: { orderId: claim.orderId },
     });
     const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
     stopTimer({ outcome: result });

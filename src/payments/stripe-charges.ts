@@ -5,7 +5,8 @@ export interface ChargeRequest {
   currency: string;
   source: string;
   idempotencyKey: string;
-  metadata: { orderId: string; paymentId: string };
+  /** Only what is the same on every attempt: Stripe refuses a key reused with other parameters. */
+  metadata: { orderId: string };
 }
 
 /**
