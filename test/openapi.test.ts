@@ -1,0 +1,489 @@
+import { readFileSync } from 'node:fs';
+import { METHODS } from 'node:http';
+import path from 'node:path';
+import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { Express } from 'express';
+import request, { Response } from 'supertest';
+import { parse } from 'yaml';
+import { orderModel } from '../src/orders/order-model';
+import { Service } from '../src/service';
+import { eventually } from './support/eventually';
+import { DECLINED_TOKEN } from './support/fake-stripe';
+import {
+  natsServer, NatsTarget, newId, OrdersPublisher, serviceConfig, sessionCookie, startTestService, unique,
+} from './support/harness';
+import { LogCapture } from './support/log-capture';
+import { PaymentsFixture } from './support/payments-fixture';
+
+/**
+ * openapi.yaml against the running service: every status the service can be made
+ * to answer is produced for real and its body validated against the schema the
+ * spec gives for that path, method and status; the spec's operations are exactly
+ * the routes the app serves.
+ */
+
+type Json = Record<string, any>;
+
+const spec = parse(readFileSync(path.join(__dirname, '..', 'openapi.yaml'), 'utf8')) as Json;
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+// OpenAPI 3.1 schemas are JSON Schema 2020-12. The component schemas become one
+// schema document of their own, and the spec's local refs point into it.
+const COMPONENTS_ID = 'https://payments.ticketing.dev/openapi/components';
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(spec.components.schemas) });
+
+function rewriteRefs(node: unknown): any {
+  if (Array.isArray(node)) return node.map(rewriteRefs);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => {
+      if (key === '$ref' && typeof value === 'string' && value.startsWith('#/components/schemas/')) {
+        return [key, `${COMPONENTS_ID}#/$defs/${value.slice('#/components/schemas/'.length)}`];
+      }
+      return [key, rewriteRefs(value)];
+    }),
+  );
+}
+
+/** Follows a local `$ref` (`#/a/b`) through the spec. */
+function pointer(ref: string): unknown {
+  expect(ref.startsWith('#/')).toBe(true);
+  return ref
+    .slice(2)
+    .split('/')
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((node, part) => (node as Json | undefined)?.[part], spec);
+}
+
+function deref<T = Json>(node: Json | undefined): T | undefined {
+  return (node && typeof node.$ref === 'string' ? pointer(node.$ref) : node) as T | undefined;
+}
+
+const validators = new Map<string, ValidateFunction>();
+function compiled(key: string, schema: unknown): ValidateFunction {
+  if (!validators.has(key)) validators.set(key, ajv.compile(rewriteRefs(schema)));
+  return validators.get(key)!;
+}
+
+const component = (name: string) => compiled(`component:${name}`, { $ref: `#/components/schemas/${name}` });
+
+function errorsOf(validate: ValidateFunction, value: unknown) {
+  return validate(value) ? [] : validate.errors;
+}
+
+/** Statuses produced for real and found documented, by "METHOD path". */
+const produced = new Map<string, Set<string>>();
+
+/**
+ * The response's status is documented for this operation, its media type is one the
+ * spec lists for that status, and its body validates against that media type's schema.
+ */
+function expectDocumented(res: Response, method: string, route: string): void {
+  const operation = spec.paths?.[route]?.[method] as Json | undefined;
+  expect({ operation: `${method.toUpperCase()} ${route}`, documented: operation !== undefined }).toEqual({
+    operation: `${method.toUpperCase()} ${route}`, documented: true,
+  });
+  const status = String(res.status);
+  const response = deref(operation!.responses[status]);
+  expect({ status, documented: response !== undefined }).toEqual({ status, documented: true });
+  const mediaType = String(res.headers['content-type'] ?? '').split(';')[0].trim();
+  expect(Object.keys(response!.content ?? {})).toContain(mediaType);
+  const validate = compiled(`${method} ${route} ${status} ${mediaType}`, response!.content[mediaType].schema);
+  const body = mediaType === 'application/json' ? res.body : res.text;
+  expect({ status, body, schemaErrors: errorsOf(validate, body) }).toEqual({ status, body, schemaErrors: [] });
+  const key = `${method.toUpperCase()} ${route}`;
+  produced.set(key, (produced.get(key) ?? new Set()).add(status));
+}
+
+const requestBodySchema = () =>
+  compiled('request post /api/payments application/json', spec.paths['/api/payments'].post.requestBody.content['application/json'].schema);
+
+const fx = new PaymentsFixture();
+beforeAll(() => fx.start({ stripe: 'fake' }));
+afterAll(() => fx.stop());
+afterEach(() => {
+  fx.stripe!.mode = 'normal';
+});
+
+const pay = (cookie: string | undefined, body: unknown) => fx.pay(cookie, body);
+
+describe('openapi.yaml itself', () => {
+  test('when it is read, then it is OpenAPI 3.1 and every $ref in it resolves', () => {
+    expect(spec.openapi).toMatch(/^3\.1\.\d+$/);
+    const refs: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      for (const [key, value] of Object.entries(node)) {
+        if (key === '$ref' && typeof value === 'string') refs.push(value);
+        else walk(value);
+      }
+    };
+    walk(spec);
+    expect(refs.length).toBeGreaterThan(10);
+    expect(refs.filter((ref) => pointer(ref) === undefined)).toEqual([]);
+  });
+
+  test('when its component schemas are compiled as JSON Schema 2020-12 in strict mode, then every one compiles', () => {
+    const names = Object.keys(spec.components.schemas);
+    expect(names).toEqual(expect.arrayContaining(['PaymentRequest', 'Payment', 'Error', 'ErrorItem', 'Health', 'Readiness']));
+    for (const name of names) expect(typeof component(name)).toBe('function');
+  });
+
+  test('when every request and response schema of every operation is compiled, then each compiles', () => {
+    let count = 0;
+    for (const [route, item] of Object.entries<Json>(spec.paths)) {
+      for (const method of HTTP_METHODS.filter((m) => item[m])) {
+        const bodies = deref(item[method].requestBody)?.content ?? {};
+        for (const [mediaType, media] of Object.entries<Json>(bodies)) compiled(`request ${method} ${route} ${mediaType}`, media.schema);
+        for (const [status, raw] of Object.entries<Json>(item[method].responses)) {
+          for (const [mediaType, media] of Object.entries<Json>(deref(raw)!.content ?? {})) {
+            expect(typeof compiled(`${method} ${route} ${status} ${mediaType}`, media.schema)).toBe('function');
+            count += 1;
+          }
+        }
+      }
+    }
+    expect(count).toBeGreaterThanOrEqual(16);
+  });
+
+  test('when every operation is read, then each response has a description and every error status of POST /api/payments uses the one error shape', () => {
+    for (const [route, item] of Object.entries<Json>(spec.paths)) {
+      for (const method of HTTP_METHODS.filter((m) => item[m])) {
+        for (const [status, raw] of Object.entries<Json>(item[method].responses)) {
+          const response = deref(raw)!;
+          expect({ route, method, status, description: typeof response.description }).toEqual({ route, method, status, description: 'string' });
+        }
+      }
+    }
+    const responses = spec.paths['/api/payments'].post.responses as Json;
+    expect(Object.keys(responses).sort()).toEqual(
+      ['201', '400', '401', '402', '404', '409', '413', '415', '429', '500', '502', '503'].sort(),
+    );
+    for (const status of Object.keys(responses).filter((s) => s !== '201')) {
+      expect({ status, schema: deref(responses[status])!.content['application/json'].schema }).toEqual({
+        status, schema: { $ref: '#/components/schemas/Error' },
+      });
+    }
+    expect(spec.paths['/api/payments'].post.security).toEqual([{ sessionCookie: [] }]);
+    expect(spec.components.securitySchemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'session' });
+  });
+
+  test('when bodies outside the contract are validated, then the schemas reject them', () => {
+    const error = component('Error');
+    const payment = component('Payment');
+    const ok = { id: newId(), orderId: newId(), stripeId: 'ch_1', amount: 1999, currency: 'usd', status: 'succeeded', createdAt: new Date().toISOString() };
+    expect(errorsOf(error, { errors: [{ message: 'Not found' }] })).toEqual([]);
+    expect(errorsOf(error, { errors: [{ message: 'token is required', field: 'token' }] })).toEqual([]);
+    expect(errorsOf(payment, ok)).toEqual([]);
+    const rejected: Array<[ValidateFunction, unknown]> = [
+      [error, {}],
+      [error, { errors: [] }],
+      [error, { errors: [{ message: 'x', stack: 'Error: x\n    at f (file.js:1:1)' }] }],
+      [error, { errors: [{ message: '' }] }],
+      [error, { errors: [{ message: 'x', field: 'password' }] }],
+      [error, { errors: [{ message: 'x' }], trace: 'abc' }],
+      [error, { message: 'x' }],
+      [payment, { ...ok, amount: 19.99 }],
+      [payment, { ...ok, createdAt: 'yesterday' }],
+      [payment, { ...ok, status: 'charging' }],
+      [payment, (({ id: _id, ...rest }) => rest)(ok)],
+    ];
+    for (const [validate, value] of rejected) expect({ value, valid: validate(value) }).toEqual({ value, valid: false });
+  });
+});
+
+describe('the routes the app serves', () => {
+  interface Layer {
+    route?: { path: string; methods: Record<string, boolean> };
+    handle?: { stack?: Layer[] };
+  }
+  // app.all() registers the route for every method node knows: that is the catch-all.
+  const served = (stack: Layer[]): Array<{ method: string; path: string }> =>
+    stack.flatMap((layer) => {
+      if (layer.route) {
+        const methods = Object.keys(layer.route.methods);
+        const all = METHODS.every((method) => methods.includes(method.toLowerCase()));
+        return all ? [{ method: 'ALL', path: layer.route.path }] : methods.map((method) => ({ method, path: layer.route!.path }));
+      }
+      // Routers mounted with app.use(router), at the root.
+      if (layer.handle?.stack) return served(layer.handle.stack);
+      return [];
+    });
+
+  test('when the express router is read, then its routes are exactly the documented operations, plus the 404 fallback', () => {
+    const app = fx.service.server.listeners('request')[0] as Express & { router: { stack: Layer[] } };
+    const routes = served(app.router.stack);
+    const fallback = routes.filter((route) => route.method === 'ALL');
+    expect(fallback).toEqual([{ method: 'ALL', path: '/{*splat}' }]);
+    expect(routes[routes.length - 1]).toEqual(fallback[0]);
+
+    const actual = routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method.toUpperCase()} ${route.path}`);
+    const documented = Object.entries<Json>(spec.paths).flatMap(([route, item]) =>
+      HTTP_METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${route}`),
+    );
+    expect(actual.sort()).toEqual(['GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/payments']);
+    expect(documented.sort()).toEqual(actual.sort());
+  });
+
+  const probes: Array<[string, string]> = [
+    ['get', '/api/payments'],
+    ['put', '/api/payments'],
+    ['patch', '/api/payments'],
+    ['delete', '/api/payments'],
+    ['get', `/api/payments/${newId()}`],
+    ['post', `/api/payments/${newId()}`],
+    ['post', '/api/payments/refunds'],
+    ['post', '/api/payment'],
+    ['post', '/healthz'],
+    ['put', '/readyz'],
+    ['delete', '/metrics'],
+    ['get', '/'],
+    ['get', '/api'],
+    ['get', '/api/orders'],
+    ['get', '/admin'],
+    ['get', '/.env'],
+    ['get', '/debug/vars'],
+    ['get', '/metrics/extra'],
+  ];
+  test.each(probes)('when %s %s (undocumented) is requested, then 404 in the error shape', async (method, route) => {
+    const res = await request(fx.service.server)[method as 'get'](route).set('Cookie', sessionCookie({ id: newId() }));
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(errorsOf(component('Error'), res.body)).toEqual([]);
+  });
+});
+
+describe('POST /api/payments: real responses against the spec', () => {
+  test('when an order is paid, then 201 and the body is a documented Payment', async () => {
+    const order = await fx.order({ price: 19.99 });
+    const body = { token: 'tok_visa', orderId: order.id };
+    expect(errorsOf(requestBodySchema(), body)).toEqual([]);
+    const res = await pay(order.cookie, body);
+    expect(res.status).toBe(201);
+    expectDocumented(res, 'post', '/api/payments');
+    expect(res.body).toMatchObject({ orderId: order.id, amount: 1999, currency: 'usd', status: 'succeeded' });
+    expect(res.body.stripeId).toBe(fx.stripe!.chargesFor(order.id)[0].id);
+  });
+
+  test('when the same token is resent for the paid order, then 201 again with the same documented Payment', async () => {
+    const order = await fx.order();
+    const first = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    const again = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    expect(again.status).toBe(201);
+    expectDocumented(again, 'post', '/api/payments');
+    expect(again.body).toEqual(first.body);
+  });
+
+  // Each body breaks the spec's PaymentRequest schema; the service must agree with 400 naming the field.
+  const invalid: Array<[string, Record<string, unknown>, 'token' | 'orderId']> = [
+    ['token is missing', { orderId: newId() }, 'token'],
+    ['token is empty', { token: '', orderId: newId() }, 'token'],
+    ['token is blank', { token: '   ', orderId: newId() }, 'token'],
+    ['token is a number', { token: 42, orderId: newId() }, 'token'],
+    ['token is an operator object', { token: { $gt: '' }, orderId: newId() }, 'token'],
+    ['token is over 255 characters', { token: 't'.repeat(256), orderId: newId() }, 'token'],
+    ['orderId is missing', { token: 'tok_visa' }, 'orderId'],
+    ['orderId is 23 hex digits', { token: 'tok_visa', orderId: newId().slice(1) }, 'orderId'],
+    ['orderId is 25 hex digits', { token: 'tok_visa', orderId: `${newId()}a` }, 'orderId'],
+    ['orderId is not hex', { token: 'tok_visa', orderId: 'zzzzzzzzzzzzzzzzzzzzzzzz' }, 'orderId'],
+    ['orderId is an array', { token: 'tok_visa', orderId: [newId()] }, 'orderId'],
+    ['orderId is an operator object', { token: 'tok_visa', orderId: { $ne: null } }, 'orderId'],
+    ['orderId is 0x and 22 hex digits', { token: 'tok_visa', orderId: `0x${newId().slice(2)}` }, 'orderId'],
+    ['orderId is 0h and 22 hex digits', { token: 'tok_visa', orderId: `0h${newId().slice(2)}` }, 'orderId'],
+  ];
+  test.each(invalid)('when %s, then the spec rejects the body and the service answers a documented 400 naming the field', async (_kind, body, field) => {
+    expect(errorsOf(requestBodySchema(), body)).not.toEqual([]);
+    const res = await pay(sessionCookie({ id: newId() }), body);
+    expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { errors: [{ message: expect.any(String), field }] } });
+    expectDocumented(res, 'post', '/api/payments');
+  });
+
+  test('when the order is cancelled, then a documented 400 without a field', async () => {
+    const order = await fx.order({ cancelled: true });
+    const res = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).not.toHaveProperty('field');
+    expectDocumented(res, 'post', '/api/payments');
+  });
+
+  test('when the body is not JSON, then a documented 400 without a field', async () => {
+    const res = await request(fx.service.server)
+      .post('/api/payments')
+      .set('Cookie', sessionCookie({ id: newId() }))
+      .set('Content-Type', 'application/json')
+      .send('{"token": "tok_visa", ');
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).not.toHaveProperty('field');
+    expectDocumented(res, 'post', '/api/payments');
+  });
+
+  test('when there is no session, then a documented 401', async () => {
+    const res = await pay(undefined, { token: 'tok_visa', orderId: newId() });
+    expect(res.status).toBe(401);
+    expectDocumented(res, 'post', '/api/payments');
+  });
+
+  test('when the order belongs to another user, then a documented 401', async () => {
+    const order = await fx.order();
+    const res = await pay(sessionCookie({ id: newId() }), { token: 'tok_visa', orderId: order.id });
+    expect(res.status).toBe(401);
+    expectDocumented(res, 'post', '/api/payments');
+    expect(await fx.payments(order.id)).toEqual([]);
+  });
+
+  test('when the card is declined, then a documented 402 with Stripe\'s message', async () => {
+    const order = await fx.order();
+    const res = await pay(order.cookie, { token: DECLINED_TOKEN, orderId: order.id });
+    expect(res.status).toBe(402);
+    expectDocumented(res, 'post', '/api/payments');
+    expect(res.body.errors[0].message).toBe('Your card was declined.');
+  });
+
+  test('when the order is unknown, then a documented 404', async () => {
+    const res = await pay(sessionCookie({ id: newId() }), { token: 'tok_visa', orderId: newId() });
+    expect(res.status).toBe(404);
+    expectDocumented(res, 'post', '/api/payments');
+  });
+
+  test('when Stripe fails, then a documented 502; and while that claim is unresolved another token gets a documented 409', async () => {
+    const order = await fx.order();
+    fx.stripe!.mode = 'error500';
+    const failed = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    expect(failed.status).toBe(502);
+    expectDocumented(failed, 'post', '/api/payments');
+    expect(await fx.payments(order.id)).toMatchObject([{ state: 'charging' }]);
+
+    const busy = await pay(order.cookie, { token: 'tok_mastercard', orderId: order.id });
+    expect(busy.status).toBe(409);
+    expectDocumented(busy, 'post', '/api/payments');
+
+    fx.stripe!.mode = 'normal';
+    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'succeeded' }]));
+  });
+
+  test('when the body is over 10 kB, then a documented 413', async () => {
+    const res = await pay(sessionCookie({ id: newId() }), { token: 'x'.repeat(11_000), orderId: newId() });
+    expect(res.status).toBe(413);
+    expectDocumented(res, 'post', '/api/payments');
+  });
+
+  test('when the body\'s charset is not UTF, then a documented 415', async () => {
+    const res = await request(fx.service.server)
+      .post('/api/payments')
+      .set('Cookie', sessionCookie({ id: newId() }))
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send(JSON.stringify({ token: 'tok_visa', orderId: newId() }));
+    expect(res.status).toBe(415);
+    expectDocumented(res, 'post', '/api/payments');
+  });
+});
+
+describe('probes and metrics: real responses against the spec', () => {
+  test('when /healthz is asked, then a documented 200', async () => {
+    const res = await request(fx.service.server).get('/healthz');
+    expect(res.status).toBe(200);
+    expectDocumented(res, 'get', '/healthz');
+  });
+
+  test('when /readyz is asked with everything up, then a documented 200 with both checks true', async () => {
+    const res = await request(fx.service.server).get('/readyz');
+    expect(res.status).toBe(200);
+    expectDocumented(res, 'get', '/readyz');
+    expect(res.body).toEqual({ status: 'ready', checks: { mongo: true, nats: true }, down: [] });
+  });
+
+  test('when /metrics is asked, then a documented 200 in text/plain', async () => {
+    const res = await request(fx.service.server).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expectDocumented(res, 'get', '/metrics');
+    expect(res.text).toMatch(/^# HELP payments_/m);
+  });
+});
+
+describe('a degraded instance: Stripe refuses its key, then its NATS goes away', () => {
+  const ATTEMPTS_PER_MINUTE = 3;
+  // An instance of its own (database, NATS server, queue group), sharing only the fake Stripe.
+  let nats: NatsTarget;
+  let orders: OrdersPublisher | undefined;
+  let service: Service;
+
+  beforeAll(async () => {
+    nats = await natsServer();
+    orders = await OrdersPublisher.connect(nats);
+    const config = serviceConfig({
+      database: unique('payments-degraded'),
+      nats,
+      stripeUrl: fx.stripe!.url,
+      extra: { STRIPE_KEY: 'sk_test_not-a-valid-key', PAYMENT_ATTEMPTS_PER_MINUTE: String(ATTEMPTS_PER_MINUTE) },
+    });
+    service = await startTestService(config, { queueGroup: unique('payments-degraded'), logger: new LogCapture().logger });
+  });
+
+  afterAll(async () => {
+    await orders?.close().catch(() => undefined);
+    await service?.stop();
+    await nats?.stop();
+  });
+
+  test('when Stripe refuses the service\'s credentials, then a documented 503 and nothing is recorded', async () => {
+    const userId = newId();
+    const orderId = newId();
+    await orders!.created({ id: orderId, userId, price: 12 });
+    const replica = orderModel(service.connection);
+    await eventually(async () => expect(await replica.findById(orderId).lean()).toMatchObject({ status: 'created' }));
+
+    const res = await request(service.server)
+      .post('/api/payments')
+      .set('Cookie', sessionCookie({ id: userId }))
+      .send({ token: 'tok_visa', orderId });
+    expect(res.status).toBe(503);
+    expectDocumented(res, 'post', '/api/payments');
+    expect(fx.stripe!.chargesFor(orderId)).toEqual([]);
+    expect(await service.connection.collection('payments').countDocuments({ orderId })).toBe(0);
+  });
+
+  test('when a user keeps trying past the attempt limit, then a documented 429', async () => {
+    const cookie = sessionCookie({ id: newId() });
+    const statuses = [];
+    for (let i = 0; i <= ATTEMPTS_PER_MINUTE; i += 1) {
+      const res = await request(service.server).post('/api/payments').set('Cookie', cookie).send({ token: 'tok_visa', orderId: newId() });
+      statuses.push(res.status);
+      if (res.status === 429) expectDocumented(res, 'post', '/api/payments');
+    }
+    expect(statuses).toEqual([404, 404, 404, 429]);
+  });
+
+  test('when its NATS server stops, then /readyz answers a documented 503 naming nats', async () => {
+    const publisher = orders;
+    orders = undefined;
+    await publisher?.close();
+    await nats.stop();
+    const res = await eventually(async () => {
+      const probe = await request(service.server).get('/readyz');
+      expect(probe.status).toBe(503);
+      return probe;
+    });
+    expectDocumented(res, 'get', '/readyz');
+    expect(res.body).toEqual({ status: 'unavailable', checks: { mongo: true, nats: false }, down: ['nats'] });
+  });
+});
+
+describe('coverage of the spec', () => {
+  // 500 answers only an unexpected failure. Every other documented status must have been produced above.
+  const NOT_PRODUCIBLE_HERE = new Set(['POST /api/payments 500']);
+
+  test('when the tests above have run, then every other documented status was produced for real and validated', () => {
+    const documented = Object.entries<Json>(spec.paths).flatMap(([route, item]) =>
+      HTTP_METHODS.filter((method) => item[method]).flatMap((method) =>
+        Object.keys(item[method].responses).map((status) => `${method.toUpperCase()} ${route} ${status}`),
+      ),
+    );
+    const seen = [...produced].flatMap(([operation, statuses]) => [...statuses].map((status) => `${operation} ${status}`));
+    expect(documented.filter((entry) => !NOT_PRODUCIBLE_HERE.has(entry) && !seen.includes(entry))).toEqual([]);
+  });
+});
