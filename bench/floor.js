@@ -1,0 +1,98 @@
+'use strict';
+/**
+ * The floor: the least a payment can cost on this stack. A bare node:http server
+ * doing the same I/O as one paid POST /api/payments and nothing else:
+ *
+ *   read the order from Mongo -> one charge through the real `stripe` SDK ->
+ *   insert one document -> publish one NATS Streaming message -> 201.
+ *
+ * No express, no session/JWT check, no validation, no claim/lease protocol, no
+ * outbox, no metrics, no logging. The service/floor ratio says what all of that
+ * costs. Configured like the service through its environment:
+ * PORT, MONGO_URI (with the database that holds `orders`), NATS_URL,
+ * NATS_CLUSTER_ID, NATS_CLIENT_ID, STRIPE_KEY, STRIPE_API_URL.
+ * Prints `{"port":N}` on stdout when it answers.
+ */
+const http = require('node:http');
+const { MongoClient, ObjectId } = require('./lib/mongodb');
+const Stripe = require('stripe');
+const stan = require('node-nats-streaming');
+
+async function main() {
+  const env = process.env;
+  const mongo = await new MongoClient(env.MONGO_URI, { serverSelectionTimeoutMS: 10_000 }).connect();
+  const db = mongo.db();
+  const orders = db.collection('orders');
+  const payments = db.collection(env.FLOOR_COLLECTION || 'floor_payments');
+
+  const stripeUrl = new URL(env.STRIPE_API_URL);
+  const stripe = new Stripe(env.STRIPE_KEY, {
+    host: stripeUrl.hostname,
+    port: stripeUrl.port,
+    protocol: stripeUrl.protocol.replace(':', ''),
+    timeout: 20_000,
+    maxNetworkRetries: 1, // as the service
+    telemetry: false,
+  });
+
+  const nats = await new Promise((resolve, reject) => {
+    const conn = stan.connect(env.NATS_CLUSTER_ID, env.NATS_CLIENT_ID, { url: env.NATS_URL.replace(/^http:/, 'nats:') });
+    conn.once('connect', () => resolve(conn));
+    conn.once('error', reject);
+  });
+  const publish = (subject, data) =>
+    new Promise((resolve, reject) => nats.publish(subject, JSON.stringify(data), (err) => (err ? reject(err) : resolve())));
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', async () => {
+      try {
+        if (req.method !== 'POST' || req.url !== '/api/payments') return send(res, 404, { errors: [{ message: 'Not found' }] });
+        const { token, orderId } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const order = await orders.findOne({ _id: orderId });
+        if (!order) return send(res, 404, { errors: [{ message: 'Order not found' }] });
+        const paymentId = new ObjectId();
+        const charge = await stripe.charges.create(
+          {
+            amount: Math.round(order.price * 100),
+            currency: 'usd',
+            source: token,
+            metadata: { orderId, paymentId: paymentId.toHexString() },
+            description: `Order ${orderId}`,
+          },
+          { idempotencyKey: `floor-${paymentId.toHexString()}` },
+        );
+        await payments.insertOne({ _id: paymentId, orderId, userId: order.userId, stripeId: charge.id, amount: charge.amount, createdAt: new Date() });
+        await publish('payment:created', { id: paymentId.toHexString(), orderId, stripeId: charge.id });
+        send(res, 201, { id: paymentId.toHexString(), orderId, stripeId: charge.id });
+      } catch (err) {
+        send(res, 500, { errors: [{ message: String(err && err.message) }] });
+      }
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise((resolve) => server.listen(Number(env.PORT || 0), '127.0.0.1', resolve));
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    nats.once('close', () => mongo.close().finally(() => process.exit(0)));
+    nats.close();
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+main().catch((err) => {
+  process.stderr.write(`floor: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+});
