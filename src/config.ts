@@ -32,10 +32,10 @@ export function loadConfig(env: Env = process.env): Config {
       return undefined;
     }
   };
-  const required = <T>(name: string, parser: (raw: string) => T): T => {
-    const raw = env[name]?.trim();
-    if (!raw) problems.push(`${name} is required`);
-    return (raw ? parse(name, raw, parser) : undefined) as T;
+  const required = <T>(name: string, parser: (raw: string) => T, { trim = true } = {}): T => {
+    const raw = trim ? env[name]?.trim() : env[name];
+    if (!raw?.trim()) problems.push(`${name} is required`);
+    return (raw?.trim() ? parse(name, raw, parser) : undefined) as T;
   };
   const optional = <T>(name: string, parser: (raw: string) => T, fallback: T): T => {
     const raw = env[name]?.trim();
@@ -44,16 +44,17 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port: optional('PORT', integerIn(0, 65535), 3000),
-    jwtKey: required('JWT_KEY', secret),
+    // Secrets are taken as given: the auth service signs with the exact value.
+    jwtKey: required('JWT_KEY', secret, { trim: false }),
     mongoUri: required('MONGO_URI', mongoUri),
     nats: {
       url: required('NATS_URL', natsUrl),
       clusterId: required('NATS_CLUSTER_ID', plainName),
       clientId: required('NATS_CLIENT_ID', plainName),
-      ackWaitMs: optional('NATS_ACK_WAIT_MS', integerIn(1000, 3_600_000), 30_000),
+      ackWaitMs: optional('NATS_ACK_WAIT_MS', wholeSeconds(integerIn(1000, 3_600_000)), 30_000),
     },
     stripe: {
-      key: required('STRIPE_KEY', secret),
+      key: required('STRIPE_KEY', stripeSecretKey, { trim: false }),
       apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
@@ -83,6 +84,21 @@ function integerIn(min: number, max: number) {
 
 function secret(raw: string): string {
   return raw;
+}
+
+/** A secret (sk_) or restricted (rk_) key; a publishable key (pk_) cannot charge. */
+function stripeSecretKey(raw: string): string {
+  if (!/^(sk|rk)_(test|live)_\S+$/.test(raw)) throw new Error('must be a Stripe secret key (sk_test_…, sk_live_… or rk_…)');
+  return raw;
+}
+
+/** NATS Streaming takes the ack wait in whole seconds. */
+function wholeSeconds(parse: (raw: string) => number) {
+  return (raw: string): number => {
+    const value = parse(raw);
+    if (value % 1000 !== 0) throw new Error('must be a whole number of seconds (a multiple of 1000)');
+    return value;
+  };
 }
 
 function plainName(raw: string): string {

@@ -80,13 +80,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   // Longer than the holder can spend calling Stripe; the idempotency key covers the rest.
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
-  const claims = new PaymentClaims(payments, orders, claimLeaseMs);
+  const claims = new PaymentClaims(payments, orders, claimLeaseMs, (payment) =>
+    logger.error({ orderId: payment.orderId, paymentId: String(payment._id), stripeId: payment.stripeId }, 'charged an order that is no longer payable: refund it'),
+  );
   const crash = crashSwitch(config.testCrashAt);
   const outbox = new PaymentOutbox(payments, bus, { leaseMs: 7_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
   const attempts = new ChargeAttempts({
     claims,
     charges: new StripeCharges(stripe),
-    onPaid: () => void outbox.flush(),
+    onPaid: (payment) => void outbox.publishRecorded(payment),
+    eventLeaseMs: outbox.leaseMs,
     retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
     metrics,
     logger: logger.child({ component: 'charges' }),
@@ -105,13 +108,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const server = await listen(app, config.port);
   const port = (server.address() as AddressInfo).port;
 
-  let sweeping: Promise<void> = Promise.resolve();
+  let sweeping: Promise<void> | undefined;
   const sweep = () => {
+    if (sweeping) return; // the last one is still running
     sweeping = (async () => {
       await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
       await outbox.flush();
       await attemptLimit.prune().catch((err) => logger.warn({ err }, 'could not prune attempt windows'));
-    })();
+    })().finally(() => {
+      sweeping = undefined;
+    });
   };
   sweep();
   const timer = setInterval(sweep, options.sweepIntervalMs ?? 2_000);
@@ -132,10 +138,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
     async stop() {
       clearInterval(timer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets would go on carrying new requests: close each as soon as it is idle.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
       server.closeIdleConnections();
       await closed;
+      clearInterval(idle);
       await sweeping;
-      await outbox.flush();
+      await outbox.drain();
       await bus.close();
       await connection.close();
       logger.info('payments service stopped');

@@ -50,6 +50,8 @@ describe('configuration', () => {
     ['STRIPE_API_URL', 'not a url'],
     ['STRIPE_CURRENCY', 'dollars'],
     ['NATS_ACK_WAIT_MS', '5'],
+    ['NATS_ACK_WAIT_MS', '1500'],
+    ['STRIPE_KEY', 'pk_test_publishable'],
     ['LOG_LEVEL', 'loud'],
     ['PAYMENT_ATTEMPTS_PER_MINUTE', '-1'],
     ['PAYMENTS_TEST_CRASH_AT', 'sometime'],

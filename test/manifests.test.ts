@@ -92,9 +92,10 @@ describe('kubernetes manifests and skaffold', () => {
   });
 
   test('when the deployment environment is given to the service, then its configuration is accepted', () => {
-    // Stand-ins for what the cluster fills in at run time.
+    // Stand-ins for what the cluster fills in at run time (a Stripe secret key is shaped like one).
+    const secret = (key: string) => (key === 'STRIPE_KEY' ? 'sk_test_fromsecret' : 'from-secret');
     const clusterValue = (e: (typeof env)[number]): string | undefined =>
-      e.valueFrom?.fieldRef ? 'payments-depl-7d9f-abcde' : e.valueFrom?.secretKeyRef ? 'from-secret' : e.value;
+      e.valueFrom?.fieldRef ? 'payments-depl-7d9f-abcde' : e.valueFrom?.secretKeyRef ? secret(e.valueFrom.secretKeyRef.key) : e.value;
     const config = loadConfig(Object.fromEntries(env.map((e) => [e.name, clusterValue(e)])));
     expect(config.port).toBe(3000);
   });

@@ -266,6 +266,25 @@ describe('POST /api/payments: when Stripe fails', () => {
     await eventually(() => expect(fx.spy.forOrder(order.id)).toMatchObject([{ orderId: order.id, stripeId: charge.id }]));
   });
 
+  test('when Stripe charged, the answer was lost and the retry is rate limited, then 503 and the charge is still recorded once', async () => {
+    const order = await fx.order();
+    fx.stripe!.mode = 'chargeThenDrop';
+    expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(502);
+    fx.stripe!.mode = 'rateLimited';
+    const limited = await eventually(async () => {
+      const res = await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+      expect(res.status).toBe(503);
+      return res;
+    });
+    expectErrorShape(limited.body);
+    expect(await fx.payments(order.id)).toMatchObject([{ state: 'charging' }]);
+    fx.stripe!.mode = 'normal';
+    const [charge] = fx.stripe!.chargesFor(order.id);
+    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'succeeded', stripeId: charge.id }]));
+    expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
+    await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
+  });
+
   test('when the client retries the same token after a 502, then it gets the payment and Stripe charged once', async () => {
     const order = await fx.order();
     fx.stripe!.mode = 'chargeThenDrop';

@@ -9,6 +9,11 @@ export interface NatsBusOptions {
   /** Queue group and durable name: every instance of the service shares them. */
   queueGroup: string;
   ackWaitMs: number;
+  /**
+   * Unacked messages the server may hand this process per subscription. Bounded so
+   * a backlog is taken in steps, not all at once into memory and the database queue.
+   */
+  maxInFlight?: number;
   /** How long a publish waits for the server's ack before it fails. */
   publishTimeoutMs?: number;
   /** Streaming-level pings: how a dead session (server restarted without its state) is noticed. */
@@ -135,6 +140,12 @@ export class NatsStreamingBus implements EventBus {
     this.stan = undefined;
     this.readySubjects.clear();
     this.logger.error({ err: reason }, 'NATS Streaming session lost; opening a new one');
+    // A session that still answers the server's heartbeats would keep our client id taken.
+    try {
+      stan.close();
+    } catch {
+      // already closed
+    }
     void this.reconnect();
   }
 
@@ -164,6 +175,7 @@ export class NatsStreamingBus implements EventBus {
       .subscriptionOptions()
       .setManualAckMode(true)
       .setAckWait(ackWaitMs)
+      .setMaxInFlight(this.options.maxInFlight ?? 64)
       .setDeliverAllAvailable()
       .setDurableName(queueGroup);
     const subscription = stan.subscribe(subject, queueGroup, options);
@@ -171,10 +183,12 @@ export class NatsStreamingBus implements EventBus {
       if (this.stan === stan || this.stan === undefined) this.readySubjects.add(subject);
       this.logger.info({ subject, queueGroup }, 'subscribed');
     });
-    subscription.on('error', (err: unknown) => {
+    const failed = (err: unknown) => {
       this.logger.error({ err: toError(err), subject }, 'subscription failed');
       this.lost(stan, toError(err));
-    });
+    };
+    subscription.on('error', failed);
+    subscription.on('timeout', failed);
     subscription.on('message', (message: Message) => {
       const done = this.deliver(message, handler).finally(() => this.inFlight.delete(done));
       this.inFlight.add(done);

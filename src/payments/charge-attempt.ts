@@ -25,6 +25,8 @@ export interface ChargeAttemptsDeps {
   charges: StripeCharges;
   /** Told of each recorded payment, so its event can be relayed at once. */
   onPaid: (payment: Payment) => void;
+  /** How long the recorder holds the new payment's event before the outbox sweep may take it. */
+  eventLeaseMs: number;
   /** First wait before asking Stripe again about an unanswered charge; doubles each time. */
   retryBaseMs: number;
   metrics: Metrics;
@@ -55,7 +57,7 @@ export class ChargeAttempts {
     switch (outcome.kind) {
       case 'charged': {
         crash('after-charge');
-        const payment = await claims.record(claim, outcome.stripeId);
+        const payment = await claims.record(claim, outcome.stripeId, this.deps.eventLeaseMs);
         log.info({ stripeId: outcome.stripeId, amount: claim.amount, currency: claim.currency }, 'payment recorded');
         crash('after-record');
         this.deps.onPaid(payment);
@@ -63,10 +65,10 @@ export class ChargeAttempts {
       }
       case 'declined':
       case 'rejected':
-      case 'unavailable':
         await claims.release(claim);
         log.info({ outcome: outcome.kind, reason: outcome.message }, 'charge failed; order released');
         return outcome;
+      case 'unavailable':
       case 'unknown': {
         const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
         await claims.defer(claim, retryInMs);

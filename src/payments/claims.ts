@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import { Order, OrderModel, OrderStatus } from '../orders/order-model';
+import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
 import { Payment, PaymentModel, PaymentState } from './payment-model';
 
 const DUPLICATE_KEY = 11000;
@@ -24,6 +24,8 @@ export class PaymentClaims {
     private readonly payments: PaymentModel,
     private readonly orders: OrderModel,
     private readonly leaseMs: number,
+    /** Told when a charge lands on an order that was cancelled meanwhile: it needs a refund. */
+    private readonly onChargedUnpayable: (payment: Payment) => void = () => {},
   ) {}
 
   findByOrder(orderId: string): Promise<Payment | null> {
@@ -75,8 +77,12 @@ export class PaymentClaims {
       .lean<Payment[]>();
   }
 
-  /** Stripe charged: the payment and the event it owes are written in one step. */
-  async record(claim: Payment, stripeId: string): Promise<Payment> {
+  /**
+   * Stripe charged: the payment and the event it owes are written in one step.
+   * The recorder holds the event's lease for `eventLeaseMs` so it can publish it
+   * at once; should it die first, the outbox sweep publishes it when the lease ends.
+   */
+  async record(claim: Payment, stripeId: string, eventLeaseMs: number): Promise<Payment> {
     const recorded = await this.payments
       .findOneAndUpdate(
         { _id: claim._id, state: PaymentState.Charging },
@@ -86,7 +92,7 @@ export class PaymentClaims {
             stripeId,
             chargedAt: new Date(),
             eventPublishedAt: null,
-            eventLeaseUntil: new Date(0),
+            eventLeaseUntil: new Date(Date.now() + eventLeaseMs),
           },
           $unset: { token: 1 },
         },
@@ -96,19 +102,24 @@ export class PaymentClaims {
     // Null: another instance recorded the same charge first (same key, same charge id).
     const payment = recorded ?? (await this.payments.findById(claim._id).lean<Payment>());
     if (!payment) throw new Error(`payment ${String(claim._id)} vanished while being recorded`);
-    await this.orders.updateOne({ _id: claim.orderId }, { $set: { status: OrderStatus.Complete } });
+    const marked = await this.orders.updateOne(
+      { _id: claim.orderId, status: { $in: PAYABLE_STATUSES } },
+      { $set: { status: OrderStatus.Complete } },
+    );
+    if (marked.matchedCount === 0) this.onChargedUnpayable(payment);
     return payment;
   }
 
   /** Nothing was charged: free the order for another card. */
   async release(claim: Payment): Promise<void> {
-    await this.payments.deleteOne({ _id: claim._id, state: PaymentState.Charging });
+    // Only while this attempt still holds it: a holder whose lease ran out must not free a claim recovery took over.
+    await this.payments.deleteOne({ _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts });
   }
 
   /** The outcome is unknown: keep the claim, and let recovery ask Stripe again after `retryInMs`. */
   async defer(claim: Payment, retryInMs: number): Promise<void> {
     await this.payments.updateOne(
-      { _id: claim._id, state: PaymentState.Charging },
+      { _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts },
       { $set: { leaseUntil: new Date(Date.now() + retryInMs) } },
     );
   }

@@ -19,6 +19,7 @@ export interface OutboxOptions {
 export class PaymentOutbox {
   private running?: Promise<void>;
   private again = false;
+  private readonly publishing = new Set<Promise<void>>();
 
   constructor(
     private readonly payments: PaymentModel,
@@ -34,10 +35,33 @@ export class PaymentOutbox {
       this.again = true;
       return this.running;
     }
-    this.running = this.drain().finally(() => {
+    this.running = this.publishAll().finally(() => {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /** How long the recorder of a payment holds its event before the sweep may take it. */
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  /**
+   * Publishes the event of a payment this instance has just recorded (it holds
+   * the lease): no search, one write. A failure leaves it to the sweep.
+   */
+  publishRecorded(payment: Payment): Promise<void> {
+    const done = this.publish(payment)
+      .catch((err) => this.logger.warn({ err, paymentId: String(payment._id) }, 'event not published yet; the sweep will retry'))
+      .finally(() => this.publishing.delete(done));
+    this.publishing.add(done);
+    return done;
+  }
+
+  /** Waits for the events being published and publishes everything else owed: for shutdown. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.publishing]);
+    await this.flush();
   }
 
   /** Events owed and not being published by anyone right now. */
@@ -45,7 +69,7 @@ export class PaymentOutbox {
     return this.payments.countDocuments({ state: PaymentState.Succeeded, eventPublishedAt: null });
   }
 
-  private async drain(): Promise<void> {
+  private async publishAll(): Promise<void> {
     do {
       this.again = false;
       try {
@@ -67,7 +91,12 @@ export class PaymentOutbox {
       )
       .lean<Payment>();
     if (!payment) return false;
+    await this.publish(payment);
+    return true;
+  }
 
+  /** Publishes the event of a payment whose lease this instance holds, then marks it published. */
+  private async publish(payment: Payment): Promise<void> {
     const event: PaymentCreated = { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId! };
     try {
       await this.bus.publish(Subjects.PaymentCreated, event);
@@ -81,6 +110,5 @@ export class PaymentOutbox {
     this.crash('after-publish');
     await this.payments.updateOne({ _id: payment._id }, { $set: { eventPublishedAt: new Date() } });
     this.logger.info({ subject: Subjects.PaymentCreated, ...event }, 'event published');
-    return true;
   }
 }

@@ -31,20 +31,18 @@ export class OrderPayments {
     if (!order) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');
 
+    if (PAYABLE_STATUSES.includes(order.status)) {
+      const amount = toMinorUnits(order.price, this.currency);
+      const claim = await this.claims.claim(order, token, amount, this.currency);
+      if (claim) return answer(await this.attempts.run(claim));
+    }
+
+    // The order has a payment already (the claim lost), or it cannot be paid.
     const existing = await this.claims.findByOrder(orderId);
     if (existing) return this.answerExisting(existing, token);
-
     if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
-    if (!PAYABLE_STATUSES.includes(order.status)) throw new AppError(400, 'Order is already paid');
-
-    const amount = toMinorUnits(order.price, this.currency);
-    const claim = await this.claims.claim(order, token, amount, this.currency);
-    if (!claim) {
-      const winner = await this.claims.findByOrder(orderId);
-      if (!winner) throw new AppError(409, 'A payment for this order is in progress');
-      return this.answerExisting(winner, token);
-    }
-    return answer(await this.attempts.run(claim));
+    if (PAYABLE_STATUSES.includes(order.status)) throw new AppError(409, 'A payment for this order is in progress');
+    throw new AppError(400, 'Order is already paid');
   }
 
   /**
@@ -72,7 +70,7 @@ function answer(result: AttemptResult): Payment {
     case 'rejected':
       return fail(result.field ? new AppError(400, result.message, result.field) : new AppError(502, result.message));
     case 'unavailable':
-      return fail(new AppError(503, 'The payment provider is unavailable; nothing was charged'));
+      return fail(new AppError(503, 'The payment provider is unavailable; the payment is not complete yet'));
     case 'unknown':
       return fail(new AppError(502, 'The payment provider did not answer; the payment is not complete yet'));
   }

@@ -10,9 +10,11 @@ export interface ChargeRequest {
 }
 
 /**
- * What Stripe said about a charge. `unknown` means no answer that can be
- * trusted (network failure, timeout, Stripe 5xx): the charge may or may not
- * exist, so the attempt must be retried with the same idempotency key.
+ * What Stripe said about a charge. `declined` and `rejected` are Stripe's stored
+ * answer for the idempotency key, so no charge exists under it. `unavailable`
+ * (rate limited, our key refused) and `unknown` (network failure, timeout,
+ * Stripe 5xx) say nothing about an earlier try under the same key, which may
+ * have charged: such an attempt is kept and retried with the same key.
  */
 export type ChargeOutcome =
   | { kind: 'charged'; stripeId: string }
@@ -56,7 +58,7 @@ export class StripeCharges {
         },
         { idempotencyKey: request.idempotencyKey },
       );
-      if (charge.status === 'failed' || !charge.paid) {
+      if (charge.status === 'failed') {
         return { kind: 'declined', message: charge.failure_message ?? 'Your card was declined.' };
       }
       return { kind: 'charged', stripeId: charge.id };

@@ -8,7 +8,7 @@ import { AddressInfo, Socket } from 'node:net';
  * the same parameters replays the stored response, with other parameters it is
  * an idempotency_error. `mode` makes it fail the way Stripe and networks do.
  */
-export type FakeStripeMode = 'normal' | 'error500' | 'hang' | 'chargeThenDrop';
+export type FakeStripeMode = 'normal' | 'error500' | 'rateLimited' | 'hang' | 'chargeThenDrop';
 
 export interface FakeCharge {
   id: string;
@@ -84,6 +84,7 @@ export class FakeStripe {
     if (this.mode === 'hang') return; // never answers; the SDK times out
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
+    if (this.mode === 'rateLimited') return send(res, 429, error('rate_limit_error', 'Too many requests hit the API too quickly.'));
 
     const signature = JSON.stringify(Object.entries(params).sort());
     const stored = idempotencyKey ? this.replies.get(idempotencyKey) : undefined;
