@@ -38,11 +38,6 @@ export interface Service {
   server: Server;
   port: number;
   connection: Connection;
-  bus: NatsStreamingBus;
-  outbox: PaymentOutbox;
-  metrics: Metrics;
-  recovery: PaymentRecovery;
-  logger: Logger;
   stop(): Promise<void>;
 }
 
@@ -129,11 +124,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
     server,
     port,
     connection,
-    bus,
-    outbox,
-    metrics,
-    recovery,
-    logger,
     /** Stops taking requests, lets those in flight finish, publishes what is owed, then closes. */
     async stop() {
       clearInterval(timer);

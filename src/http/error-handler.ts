@@ -1,5 +1,5 @@
 import { ErrorRequestHandler } from 'express';
-import mongoose from 'mongoose';
+import { isDatabaseUnavailable } from '../db-errors';
 import { AppError } from '../errors';
 import { Logger } from '../logger';
 
@@ -22,16 +22,6 @@ function clientError(err: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-/** The database cannot be reached: the client may retry; nothing was done. */
-function databaseUnavailable(err: unknown): boolean {
-  return (
-    err instanceof mongoose.mongo.MongoNetworkError ||
-    err instanceof mongoose.mongo.MongoServerSelectionError ||
-    err instanceof mongoose.mongo.MongoNotConnectedError ||
-    err instanceof mongoose.Error.MongooseServerSelectionError
-  );
-}
-
 /** The one place an error becomes a response: `{ errors: [{ message, field? }] }`, never a stack. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -44,7 +34,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else if (clientError(err)) {
       status = clientError(err)!;
       message = CLIENT_ERRORS[err.type] ?? 'The request is malformed';
-    } else if (databaseUnavailable(err)) {
+    } else if (isDatabaseUnavailable(err)) {
       status = 503;
       message = 'The service is temporarily unavailable; try again shortly';
       logger.warn({ err, method: req.method, path: req.path }, 'database unavailable');

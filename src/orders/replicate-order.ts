@@ -1,9 +1,8 @@
+import { isDuplicateKey } from '../db-errors';
 import { RetryLater } from '../events/bus';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
 import { OrderModel, OrderStatus } from './order-model';
-
-const DUPLICATE_KEY = 11000;
 
 /** Keeps the orders replica in step with the orders service, one version at a time. */
 export class OrderReplica {
@@ -23,7 +22,7 @@ export class OrderReplica {
         status: event.status,
       });
     } catch (err) {
-      if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err;
+      if (!isDuplicateKey(err)) throw err;
     }
   }
 

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
+import { isDuplicateKey } from '../db-errors';
 import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
 import { Payment, PaymentModel, PaymentState } from './payment-model';
-
-const DUPLICATE_KEY = 11000;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -51,7 +50,7 @@ export class PaymentClaims {
       });
       return created.toObject();
     } catch (err) {
-      if ((err as { code?: number }).code === DUPLICATE_KEY) return null;
+      if (isDuplicateKey(err)) return null;
       throw err;
     }
   }

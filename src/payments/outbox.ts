@@ -18,7 +18,6 @@ export interface OutboxOptions {
  */
 export class PaymentOutbox {
   private running?: Promise<void>;
-  private again = false;
   private readonly publishing = new Set<Promise<void>>();
 
   constructor(
@@ -29,12 +28,9 @@ export class PaymentOutbox {
     private readonly crash: CrashSwitch,
   ) {}
 
-  /** Publishes everything owed now; calls made meanwhile are folded into one more pass. */
+  /** Publishes everything owed now; a call made while a pass runs joins that pass. */
   flush(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
+    if (this.running) return this.running;
     this.running = this.publishAll().finally(() => {
       this.running = undefined;
     });
@@ -70,15 +66,11 @@ export class PaymentOutbox {
   }
 
   private async publishAll(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        while (await this.publishNext());
-      } catch (err) {
-        this.logger.warn({ err }, 'outbox relay paused; will retry');
-        return;
-      }
-    } while (this.again);
+    try {
+      while (await this.publishNext());
+    } catch (err) {
+      this.logger.warn({ err }, 'outbox relay paused; will retry');
+    }
   }
 
   private async publishNext(): Promise<boolean> {

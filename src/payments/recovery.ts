@@ -16,17 +16,14 @@ export class PaymentRecovery {
     private readonly logger: Logger,
   ) {}
 
-  /** Resolves every expired claim once; returns how many it tried. */
-  async run(): Promise<number> {
+  /** Resolves every expired claim once. */
+  async run(): Promise<void> {
     const expired = await this.claims.expired(BATCH);
-    let tried = 0;
     for (const stale of expired) {
       const claim = await this.claims.takeOver(stale._id);
       if (!claim) continue; // another instance or a client retry took it
-      tried += 1;
       const result = await this.attempts.run(claim);
       this.logger.info({ orderId: claim.orderId, attempt: claim.chargeAttempts, result: result.kind }, 'recovered a charge');
     }
-    return tried;
   }
 }
