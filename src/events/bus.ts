@@ -15,8 +15,18 @@ export interface IncomingEvent {
  */
 export type EventHandler = (event: IncomingEvent) => Promise<void>;
 
+export interface PublishOptions {
+  /**
+   * A stable id for this event (the same on every retry of the same event).
+   * A broker that deduplicates (JetStream's `Nats-Msg-Id`) drops a repeat within
+   * its window; NATS Streaming ignores it.
+   */
+  messageId?: string;
+}
+
 export interface EventBus {
-  publish(subject: string, data: object): Promise<void>;
+  /** Resolves once the broker has stored the event; rejects when it did not (the caller retries). */
+  publish(subject: string, data: object, options?: PublishOptions): Promise<void>;
   /** Durable queue subscription with manual ack, from the first message kept. */
   subscribe(subject: string, handler: EventHandler): void;
   /** True while connected and every subscription is in place. */

@@ -5,6 +5,7 @@ export const Subjects = {
   OrderCreated: 'order:created',
   OrderCancelled: 'order:cancelled',
   PaymentCreated: 'payment:created',
+  PaymentRefunded: 'payment:refunded',
 } as const;
 
 export interface OrderCreated {

@@ -1,6 +1,6 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
 import { Logger } from '../logger';
-import { EventBus, EventHandler, MalformedEvent, RetryLater } from './bus';
+import { EventBus, EventHandler, MalformedEvent, PublishOptions, RetryLater } from './bus';
 
 export interface NatsBusOptions {
   url: string;
@@ -65,7 +65,8 @@ export class NatsStreamingBus implements EventBus {
     if (this.stan) this.attach(this.stan, subject, handler);
   }
 
-  publish(subject: string, data: object): Promise<void> {
+  /** NATS Streaming has no deduplication: `options.messageId` is not sent. */
+  publish(subject: string, data: object, _options?: PublishOptions): Promise<void> {
     const stan = this.stan;
     if (!stan) return Promise.reject(new Error('NATS Streaming is not connected'));
     return new Promise((resolve, reject) => {

@@ -129,25 +129,60 @@ export class OrdersPublisher {
   }
 }
 
-/** Plays the orders service's listener: records every payment:created it receives. */
+export interface PaymentCreatedEvent {
+  id: string;
+  orderId: string;
+  stripeId: string;
+  amount?: number;
+  currency?: string;
+}
+
+export interface PaymentRefundedEvent {
+  id: string;
+  orderId: string;
+  stripeId: string;
+  refundId: string;
+  amount: number;
+  currency: string;
+}
+
+/** Plays the orders service's listener: records every payment:created and payment:refunded it receives, in order. */
 export class PaymentCreatedSpy {
-  readonly events: Array<{ id: string; orderId: string; stripeId: string }> = [];
+  readonly events: PaymentCreatedEvent[] = [];
+  readonly refunds: PaymentRefundedEvent[] = [];
+  /** Both subjects in the order they arrived. */
+  readonly all: Array<{ subject: string; data: PaymentCreatedEvent | PaymentRefundedEvent }> = [];
 
   private constructor(private readonly stan: Stan) {}
 
   static async connect(nats: { url: string; clusterId: string }): Promise<PaymentCreatedSpy> {
     const stan = await stanConnect(nats, unique('orders-listener'));
     const spy = new PaymentCreatedSpy(stan);
-    await new Promise<void>((resolve) => {
-      const subscription = stan.subscribe(Subjects.PaymentCreated, stan.subscriptionOptions().setDeliverAllAvailable());
-      subscription.on('message', (message) => spy.events.push(JSON.parse(String(message.getData()))));
-      subscription.once('ready', () => resolve());
-    });
+    const listen = (subject: string, into: unknown[]) =>
+      new Promise<void>((resolve) => {
+        const subscription = stan.subscribe(subject, stan.subscriptionOptions().setDeliverAllAvailable());
+        subscription.on('message', (message) => {
+          const data = JSON.parse(String(message.getData()));
+          into.push(data);
+          spy.all.push({ subject, data });
+        });
+        subscription.once('ready', () => resolve());
+      });
+    await Promise.all([listen(Subjects.PaymentCreated, spy.events), listen(Subjects.PaymentRefunded, spy.refunds)]);
     return spy;
   }
 
   forOrder(orderId: string) {
     return this.events.filter((event) => event.orderId === orderId);
+  }
+
+  refundsFor(orderId: string) {
+    return this.refunds.filter((event) => event.orderId === orderId);
+  }
+
+  /** The subjects this order's events arrived with, in order. */
+  subjectsFor(orderId: string): string[] {
+    return this.all.filter((event) => event.data.orderId === orderId).map((event) => event.subject);
   }
 
   close(): Promise<void> {
