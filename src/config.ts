@@ -1,5 +1,6 @@
 /** The only module that reads process.env: every setting is parsed and checked here, once, at start. */
 import { CRASH_POINTS, CrashPoint } from './payments/crash-points';
+import { currencyRules } from './payments/money';
 
 export interface Config {
   port: number;
@@ -135,9 +136,14 @@ function parseUrl(raw: string, protocols: string[]): URL {
   return url;
 }
 
+/** A currency Stripe charges in (see payments/money): checked at start, not at the first payment. */
 function currency(raw: string): string {
   if (!/^[a-zA-Z]{3}$/.test(raw)) throw new Error('must be a three-letter ISO currency code');
-  return raw.toLowerCase();
+  try {
+    return currencyRules(raw).currency;
+  } catch (err) {
+    throw new Error(`cannot be charged: ${(err as Error).message}`);
+  }
 }
 
 function oneOf<T extends string>(values: readonly T[]) {
