@@ -7,6 +7,8 @@ export interface Config {
   jwtKey: string;
   mongoUri: string;
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
+  /** Times an event is tried (its delivery, then retries from the dead-letter store) before it is parked. */
+  eventMaxDeliveries: number;
   stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
@@ -54,6 +56,7 @@ export function loadConfig(env: Env = process.env): Config {
       clientId: required('NATS_CLIENT_ID', plainName),
       ackWaitMs: optional('NATS_ACK_WAIT_MS', wholeSeconds(integerIn(1000, 3_600_000)), 30_000),
     },
+    eventMaxDeliveries: optional('EVENT_MAX_DELIVERIES', integerIn(1, 1000), 10),
     stripe: {
       key: required('STRIPE_KEY', stripeSecretKey, { trim: false }),
       apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),

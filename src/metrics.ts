@@ -19,9 +19,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly refunds = new Counter({
+    name: 'payments_refund_attempts_total',
+    help: 'Refund attempts by outcome: refunded, refused, unavailable, unknown',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'payments_events_set_aside_total',
+    help: 'Events the service could not apply, by subject and outcome: retrying (set aside), applied (on a retry), parked (for an operator)',
+    labelNames: ['subject', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly events = new Counter({
     name: 'payments_events_handled_total',
-    help: 'Events received, by subject and outcome: acked, malformed, retry, failed',
+    help: 'Events received, by subject and outcome: acked (applied or set aside), malformed, failed (left for redelivery)',
     labelNames: ['subject', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -34,15 +48,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(outboxBacklog: () => Promise<number>) {
-    new Gauge({
-      name: 'payments_outbox_backlog',
-      help: 'payment:created events recorded and not yet published',
-      registers: [this.registry],
-      async collect() {
-        this.set(await outboxBacklog().catch(() => Number.NaN));
-      },
-    });
+  /** Each gauge reads the database when scraped; NaN when it cannot. */
+  constructor(gauges: { outboxBacklog: () => Promise<number>; refundsOwed: () => Promise<number>; eventsParked: () => Promise<number> }) {
+    const gauge = (name: string, help: string, read: () => Promise<number>) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          this.set(await read().catch(() => Number.NaN));
+        },
+      });
+    gauge('payments_outbox_backlog', 'Payments with a payment:created or payment:refunded not yet published', gauges.outboxBacklog);
+    gauge('payments_refunds_owed', 'Refunds owed and not yet confirmed by Stripe', gauges.refundsOwed);
+    gauge('payments_events_parked', 'Events parked for an operator after their last retry', gauges.eventsParked);
     collectDefaultMetrics({ register: this.registry });
   }
 }

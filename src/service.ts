@@ -2,6 +2,7 @@ import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import mongoose, { Connection } from 'mongoose';
 import { Config } from './config';
+import { DeadLetters } from './events/dead-letters';
 import { NatsStreamingBus } from './events/nats-bus';
 import { createApp } from './http/app';
 import { createLogger, Logger } from './logger';
@@ -17,7 +18,9 @@ import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
 import { paymentModel } from './payments/payment-model';
 import { PaymentRecovery } from './payments/recovery';
+import { PaymentRefunds } from './payments/refunds';
 import { createStripe, StripeCharges } from './payments/stripe-charges';
+import { StripeRefunds } from './payments/stripe-refunds';
 
 export const QUEUE_GROUP = 'payments-service';
 
@@ -28,8 +31,10 @@ export interface ServiceOptions {
   /** How often the outbox and recovery look for work. */
   sweepIntervalMs?: number;
   stripeMaxNetworkRetries?: number;
-  /** First wait before asking Stripe again about an unanswered charge; doubles each time. */
+  /** First wait before asking Stripe again about an unanswered charge or refund; doubles each time. */
   chargeRetryBaseMs?: number;
+  /** First wait before retrying an event that could not be applied; doubles each time. */
+  eventRetryBaseMs?: number;
   natsPingIntervalMs?: number;
   natsMaxPingsOut?: number;
 }
@@ -51,10 +56,23 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
   const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute);
-  await Promise.all([orders.createIndexes(), payments.createIndexes(), attemptLimit.createIndexes()]);
+  // The gauges read the database when scraped, by which time everything below exists.
+  const metrics: Metrics = new Metrics({
+    outboxBacklog: () => outbox.backlog(),
+    refundsOwed: () => refunds.owed(),
+    eventsParked: () => deadLetters.parked(),
+  });
+  const deadLetters = new DeadLetters(
+    connection,
+    {
+      maxDeliveries: config.eventMaxDeliveries,
+      retryBaseMs: options.eventRetryBaseMs ?? 1_000,
+      onOutcome: (subject, outcome) => metrics.deadLetters.inc({ subject, outcome }),
+    },
+    logger.child({ component: 'dead-letters' }),
+  );
+  await Promise.all([orders.createIndexes(), payments.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
 
-  // The backlog gauge reads the outbox when scraped, by which time it exists.
-  const metrics = new Metrics(() => outbox.backlog());
   const bus = await NatsStreamingBus.connect(
     {
       ...config.nats,
@@ -75,11 +93,20 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   // Longer than the holder can spend calling Stripe; the idempotency key covers the rest.
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
-  const claims = new PaymentClaims(payments, orders, claimLeaseMs, (payment) =>
-    logger.error({ orderId: payment.orderId, paymentId: String(payment._id), stripeId: payment.stripeId }, 'charged an order that is no longer payable: refund it'),
-  );
   const crash = crashSwitch(config.testCrashAt);
   const outbox = new PaymentOutbox(payments, bus, { leaseMs: 7_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
+  const refunds: PaymentRefunds = new PaymentRefunds({
+    payments,
+    stripe: new StripeRefunds(stripe),
+    leaseMs: claimLeaseMs,
+    eventLeaseMs: outbox.leaseMs,
+    retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
+    onRefunded: (payment) => void outbox.publishRecorded(payment),
+    metrics,
+    logger: logger.child({ component: 'refunds' }),
+    crash,
+  });
+  const claims = new PaymentClaims(payments, orders, claimLeaseMs, (payment) => refunds.oweForOrder(payment.orderId));
   const attempts = new ChargeAttempts({
     claims,
     charges: new StripeCharges(stripe),
@@ -90,10 +117,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger: logger.child({ component: 'charges' }),
     crash,
   });
-  const recovery = new PaymentRecovery(claims, attempts, logger.child({ component: 'recovery' }));
+  const recovery = new PaymentRecovery(claims, attempts, refunds, logger.child({ component: 'recovery' }));
   const orderPayments = new OrderPayments(orders, claims, attempts, attemptLimit, config.stripe.currency);
 
-  listenToOrders(bus, new OrderReplica(orders, logger.child({ component: 'orders' })));
+  listenToOrders(
+    bus,
+    deadLetters,
+    new OrderReplica(orders, logger.child({ component: 'orders' }), async (orderId) => void (await refunds.oweForOrder(orderId))),
+  );
 
   const readiness = async () => ({
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
@@ -109,6 +140,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     sweeping = (async () => {
       await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
       await outbox.flush();
+      await deadLetters.retryDue().catch((err) => logger.warn({ err }, 'dead-letter retry sweep failed'));
       await attemptLimit.prune().catch((err) => logger.warn({ err }, 'could not prune attempt windows'));
     })().finally(() => {
       sweeping = undefined;
@@ -134,6 +166,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await closed;
       clearInterval(idle);
       await sweeping;
+      await refunds.drain();
       await outbox.drain();
       await bus.close();
       await connection.close();

@@ -18,11 +18,11 @@ test('when NATS is down during a payment, then the payment answers 201 and payme
   expect(res.status).toBe(201);
   expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
   await eventually(() => expect(fx.logs.find({ msg: 'outbox relay paused; will retry' }).length).toBeGreaterThan(0));
-  expect((await fx.payments(order.id))[0].eventPublishedAt).toBeNull();
+  expect((await fx.payments(order.id))[0].eventsOwed).toEqual(['payment:created']);
 
   fx.nats = await startNatsStreaming({ port: nats.port, dir: nats.dir, store: 'file' });
   fx.spy = await PaymentCreatedSpy.connect(fx.nats);
-  await eventually(() => expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: res.body.stripeId }]), 30_000);
-  await eventually(async () => expect((await fx.payments(order.id))[0].eventPublishedAt).toBeInstanceOf(Date));
+  await eventually(() => expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: res.body.stripeId, amount: res.body.amount, currency: 'usd' }]), 30_000);
+  await eventually(async () => expect((await fx.payments(order.id))[0]).toMatchObject({ eventsOwed: [], eventsDueAt: null }));
   expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
 });

@@ -10,8 +10,10 @@ export interface IncomingEvent {
 
 /**
  * Returning acks the message. Throwing leaves it unacked so the bus delivers it
- * again after the ack wait, except for MalformedEvent, which is acked: a message
- * that can never be understood must not come back forever.
+ * again after the ack wait, except for MalformedEvent, which is logged and acked:
+ * a message that can never be understood must not come back forever. The
+ * service's handlers go through the dead-letter store (dead-letters.ts), which
+ * throws only when the database cannot be reached.
  */
 export type EventHandler = (event: IncomingEvent) => Promise<void>;
 
@@ -38,9 +40,4 @@ export interface EventBus {
 /** The payload can never be handled: log it and ack it. */
 export class MalformedEvent extends Error {
   override name = 'MalformedEvent';
-}
-
-/** The payload is fine but cannot be applied yet (its predecessor has not arrived). */
-export class RetryLater extends Error {
-  override name = 'RetryLater';
 }

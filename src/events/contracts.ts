@@ -21,10 +21,25 @@ export interface OrderCancelled {
   version: number;
 }
 
+/** `payment:created`: the order is paid. `amount` is in minor units of `currency`. */
 export interface PaymentCreated {
   id: string;
   orderId: string;
+  /** The Stripe charge id (`ch_…`). */
   stripeId: string;
+  amount: number;
+  currency: string;
+}
+
+/** `payment:refunded` (CONTRACT.md, 2026-11-29): money taken for a cancelled order was given back; `amount` in minor units. */
+export interface PaymentRefunded {
+  id: string;
+  orderId: string;
+  stripeId: string;
+  /** The Stripe refund id (`re_…`). */
+  refundId: string;
+  amount: number;
+  currency: string;
 }
 
 const OBJECT_ID = /^[0-9a-fA-F]{24}$/;

@@ -1,6 +1,6 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
 import { Logger } from '../logger';
-import { EventBus, EventHandler, MalformedEvent, PublishOptions, RetryLater } from './bus';
+import { EventBus, EventHandler, MalformedEvent, PublishOptions } from './bus';
 
 export interface NatsBusOptions {
   url: string;
@@ -24,7 +24,7 @@ export interface NatsBusOptions {
   onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
 
-export type EventOutcome = 'acked' | 'malformed' | 'retry' | 'failed';
+export type EventOutcome = 'acked' | 'malformed' | 'failed';
 
 const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
 
@@ -212,9 +212,6 @@ export class NatsStreamingBus implements EventBus {
       if (err instanceof MalformedEvent) {
         outcome = 'malformed';
         this.logger.warn({ ...meta, reason: err.message }, 'malformed event acked and dropped');
-      } else if (err instanceof RetryLater) {
-        outcome = 'retry';
-        this.logger.info({ ...meta, reason: err.message }, 'event left for redelivery');
       } else {
         outcome = 'failed';
         this.logger.error({ ...meta, err }, 'event handler failed; left for redelivery');

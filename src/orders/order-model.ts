@@ -11,12 +11,16 @@ export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
 
 export const PAYABLE_STATUSES: readonly string[] = [OrderStatus.Created, OrderStatus.AwaitingPayment];
 
-/** This service's replica of an order: `version` is the orders service's, never ours. */
+/**
+ * This service's replica of an order: `version` is the orders service's, never ours.
+ * A cancel that arrives before its `order:created` is stored as a tombstone: status
+ * cancelled, no `userId` or `price` until the `order:created` fills them in.
+ */
 export interface Order {
   _id: string;
   version: number;
-  userId: string;
-  price: number;
+  userId?: string;
+  price?: number;
   status: string;
 }
 
@@ -24,8 +28,8 @@ const orderSchema = new Schema<Order>(
   {
     _id: { type: String, required: true },
     version: { type: Number, required: true },
-    userId: { type: String, required: true },
-    price: { type: Number, required: true, min: 0 },
+    userId: { type: String },
+    price: { type: Number, min: 0 },
     status: { type: String, required: true },
   },
   { collection: 'orders', versionKey: false, timestamps: true },

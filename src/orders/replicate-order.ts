@@ -1,17 +1,35 @@
 import { isDuplicateKey } from '../db-errors';
-import { RetryLater } from '../events/bus';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
 import { OrderModel, OrderStatus } from './order-model';
 
-/** Keeps the orders replica in step with the orders service, one version at a time. */
+/** The stored order disagrees with the event about who ordered what: retrying will not help, an operator must look. */
+export class OrderConflict extends Error {
+  override name = 'OrderConflict';
+}
+
+/**
+ * Keeps the orders replica in step with the orders service, whatever order the
+ * events arrive in. A cancel is terminal: it is applied on top of any earlier
+ * version, and one that arrives before its order leaves a tombstone that the
+ * later `order:created` fills in but cannot make payable again.
+ */
 export class OrderReplica {
   constructor(
     private readonly orders: OrderModel,
     private readonly logger: Logger,
+    /**
+     * Told of every cancel once the order is stored cancelled (redeliveries too),
+     * before the event is acked: a payment taken for the order must be refunded.
+     */
+    private readonly onCancelled: (orderId: string) => Promise<void> = async () => {},
   ) {}
 
-  /** Stores a new order; a redelivered duplicate changes nothing. */
+  /**
+   * Stores a new order; a redelivered duplicate changes nothing; a tombstone left
+   * by an earlier cancel gets its user and price and stays cancelled.
+   * @throws OrderConflict when the order is stored with another user or price.
+   */
   async created(event: OrderCreated): Promise<void> {
     try {
       await this.orders.create({
@@ -21,37 +39,45 @@ export class OrderReplica {
         price: event.price,
         status: event.status,
       });
+      return;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
+    }
+    const filled = await this.orders.updateOne(
+      { _id: event.id, userId: { $exists: false } },
+      { $set: { userId: event.userId, price: event.price } },
+    );
+    if (filled.modifiedCount > 0) {
+      this.logger.info({ orderId: event.id }, 'order created after its cancel: stored, still cancelled');
+      return;
+    }
+    const stored = await this.orders.findById(event.id).lean();
+    if (stored && (stored.userId !== event.userId || stored.price !== event.price)) {
+      throw new OrderConflict(`order ${event.id} is stored with another user or price than this order:created carries`);
     }
   }
 
   /**
-   * Applies a cancel on top of exactly the version before it. A stale duplicate
-   * is done already; one that came early is retried until its predecessor lands.
+   * Stores the order cancelled at the event's version unless it is there already
+   * (a stale or repeated cancel), creating a tombstone for an order not seen yet.
+   * Either way the payment side is told, so a refund owed is never missed.
    */
   async cancelled(event: OrderCancelled): Promise<void> {
-    const before = await this.orders
-      .findOneAndUpdate(
-        { _id: event.id, version: event.version - 1 },
-        { $set: { version: event.version, status: OrderStatus.Cancelled } },
-        { returnDocument: 'before' },
-      )
-      .lean();
-    if (before) {
-      if (before.status === OrderStatus.Complete) {
-        this.logger.error({ orderId: event.id }, 'order cancelled after this service charged it: refund it');
-      }
-      return;
+    const log = { orderId: event.id, version: event.version };
+    const older = { _id: event.id, version: { $lt: event.version } };
+    const cancel = { $set: { version: event.version, status: OrderStatus.Cancelled } };
+    try {
+      const result = await this.orders.updateOne(older, cancel, { upsert: true });
+      if (result.upsertedCount > 0) this.logger.info(log, 'order cancelled before it was created: tombstone stored');
+      else this.logger.info(log, 'order cancelled');
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // The upsert met a stored order: either it is at this version or later already,
+      // or its order:created landed between the update's search and its insert.
+      const result = await this.orders.updateOne(older, cancel);
+      if (result.matchedCount > 0) this.logger.info(log, 'order cancelled');
+      else this.logger.debug(log, 'stale cancel ignored');
     }
-
-    // Not applied: either it is stale, or its predecessor has not landed yet
-    // (or landed a moment ago, while this update ran), so it must come again.
-    const stored = await this.orders.findById(event.id).lean();
-    if (!stored) throw new RetryLater(`order ${event.id} is not replicated yet`);
-    if (stored.version < event.version) {
-      throw new RetryLater(`order ${event.id} is at version ${stored.version}, cancel needs ${event.version - 1}`);
-    }
-    this.logger.debug({ orderId: event.id, version: event.version }, 'stale cancel ignored');
+    await this.onCancelled(event.id);
   }
 }

@@ -3,7 +3,7 @@
  * of a payment, as a crash or `kill -9` would. Off unless PAYMENTS_TEST_CRASH_AT
  * names a point; production never sets it.
  */
-export const CRASH_POINTS = ['after-claim', 'after-charge', 'after-record', 'after-publish'] as const;
+export const CRASH_POINTS = ['after-claim', 'after-charge', 'after-record', 'after-publish', 'after-refund-owed', 'after-refund'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 export type CrashSwitch = (point: CrashPoint) => void;
 

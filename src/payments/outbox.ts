@@ -1,8 +1,8 @@
 import { EventBus } from '../events/bus';
-import { PaymentCreated, Subjects } from '../events/contracts';
+import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
 import { CrashSwitch } from './crash-points';
-import { Payment, PaymentModel, PaymentState } from './payment-model';
+import { Payment, PaymentModel, step } from './payment-model';
 
 export interface OutboxOptions {
   /** How long one instance may hold an event while publishing it. */
@@ -12,9 +12,11 @@ export interface OutboxOptions {
 }
 
 /**
- * Relays the `payment:created` each recorded payment owes. The debt is written
- * with the payment itself, so a crash or a NATS outage delays the event but
- * never loses it; consumers may see it twice, never zero times.
+ * Relays the events each payment owes (`payment:created`, `payment:refunded`), in
+ * the order they were owed. The debt is written with the payment itself, so a
+ * crash or a NATS outage delays an event but never loses it; consumers may see
+ * one twice, never zero times. Each event carries a stable message id
+ * (`<paymentId>:<subject>`) for brokers that drop duplicates.
  */
 export class PaymentOutbox {
   private running?: Promise<void>;
@@ -43,8 +45,8 @@ export class PaymentOutbox {
   }
 
   /**
-   * Publishes the event of a payment this instance has just recorded (it holds
-   * the lease): no search, one write. A failure leaves it to the sweep.
+   * Publishes the events of a payment this instance has just recorded (it holds
+   * the lease): no search, one write per event. A failure leaves them to the sweep.
    */
   publishRecorded(payment: Payment): Promise<void> {
     const done = this.publish(payment)
@@ -60,9 +62,9 @@ export class PaymentOutbox {
     await this.flush();
   }
 
-  /** Events owed and not being published by anyone right now. */
+  /** Payments that owe at least one event. */
   backlog(): Promise<number> {
-    return this.payments.countDocuments({ state: PaymentState.Succeeded, eventPublishedAt: null });
+    return this.payments.countDocuments({ eventsDueAt: { $gte: new Date(0) } });
   }
 
   private async publishAll(): Promise<void> {
@@ -77,9 +79,9 @@ export class PaymentOutbox {
     const now = Date.now();
     const payment = await this.payments
       .findOneAndUpdate(
-        { state: PaymentState.Succeeded, eventPublishedAt: null, eventLeaseUntil: { $lte: new Date(now) } },
-        { $set: { eventLeaseUntil: new Date(now + this.options.leaseMs) } },
-        { sort: { chargedAt: 1 }, returnDocument: 'after' },
+        { eventsDueAt: { $lte: new Date(now) } },
+        { $set: { eventsDueAt: new Date(now + this.options.leaseMs) } },
+        { sort: { eventsDueAt: 1 }, returnDocument: 'after' },
       )
       .lean<Payment>();
     if (!payment) return false;
@@ -87,20 +89,40 @@ export class PaymentOutbox {
     return true;
   }
 
-  /** Publishes the event of a payment whose lease this instance holds, then marks it published. */
+  /**
+   * Publishes, in order, the events a payment whose lease this instance holds
+   * owes, marking each published as it goes; clears the debt when none is left.
+   */
   private async publish(payment: Payment): Promise<void> {
-    const event: PaymentCreated = { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId! };
-    try {
-      await this.bus.publish(Subjects.PaymentCreated, event);
-    } catch (err) {
-      await this.payments.updateOne(
-        { _id: payment._id },
-        { $set: { eventLeaseUntil: new Date(Date.now() + this.options.retryMs) } },
-      );
-      throw err;
+    for (const subject of payment.eventsOwed) {
+      const event = eventFor(subject, payment);
+      try {
+        await this.bus.publish(subject, event, { messageId: `${String(payment._id)}:${subject}` });
+      } catch (err) {
+        await this.payments.updateOne(
+          { _id: payment._id },
+          { $set: { eventsDueAt: new Date(Date.now() + this.options.retryMs) } },
+        );
+        throw err;
+      }
+      this.crash('after-publish');
+      await this.payments.updateOne({ _id: payment._id }, { $pull: { eventsOwed: subject }, $push: { history: step('published', subject) } });
+      this.logger.info({ subject, ...event }, 'event published');
     }
-    this.crash('after-publish');
-    await this.payments.updateOne({ _id: payment._id }, { $set: { eventPublishedAt: new Date() } });
-    this.logger.info({ subject: Subjects.PaymentCreated, ...event }, 'event published');
+    // Only if nothing was owed meanwhile (a refund owes payment:refunded with a lease of its own).
+    await this.payments.updateOne({ _id: payment._id, eventsOwed: { $size: 0 } }, { $set: { eventsDueAt: null } });
+  }
+}
+
+/** The event a payment owes under `subject`, from the payment as stored (see docs/CONTRACT.md for the shapes). */
+function eventFor(subject: string, payment: Payment): PaymentCreated | PaymentRefunded {
+  const base = { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId! };
+  switch (subject) {
+    case Subjects.PaymentCreated:
+      return { ...base, amount: payment.amount, currency: payment.currency };
+    case Subjects.PaymentRefunded:
+      return { ...base, refundId: payment.refund!.id!, amount: payment.refund!.amount, currency: payment.currency };
+    default:
+      throw new Error(`payment ${base.id} owes an unknown event ${subject}`);
   }
 }

@@ -28,12 +28,13 @@ export class OrderPayments {
   async pay({ userId, orderId, token }: PayOrder): Promise<Payment> {
     await this.attemptLimit.take(userId);
     const order = await this.orders.findById(orderId).lean();
-    if (!order) throw new AppError(404, 'Order not found');
+    // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
+    if (!order || order.userId === undefined) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');
 
     if (PAYABLE_STATUSES.includes(order.status)) {
-      const amount = toMinorUnits(order.price, this.currency);
-      const claim = await this.claims.claim(order, token, amount, this.currency);
+      const amount = toMinorUnits(order.price ?? Number.NaN, this.currency);
+      const claim = await this.claims.claim({ ...order, userId: order.userId }, token, amount, this.currency);
       if (claim) return answer(await this.attempts.run(claim));
     }
 
@@ -55,6 +56,7 @@ export class OrderPayments {
       if (sameToken) return existing;
       throw new AppError(400, 'Order is already paid');
     }
+    if (existing.state !== PaymentState.Charging) throw cancelledAndRefunded();
     const takenOver = sameToken ? await this.claims.takeOver(existing._id) : null;
     if (!takenOver) throw new AppError(409, 'A payment for this order is in progress');
     return answer(await this.attempts.run(takenOver));
@@ -64,16 +66,23 @@ export class OrderPayments {
 function answer(result: AttemptResult): Payment {
   switch (result.kind) {
     case 'paid':
+      // Charged, but the order was cancelled meanwhile: the refund is owed already.
+      if (result.payment.state !== PaymentState.Succeeded) throw cancelledAndRefunded();
       return result.payment;
     case 'declined':
       return fail(new AppError(402, result.message));
     case 'rejected':
-      return fail(result.field ? new AppError(400, result.message, result.field) : new AppError(502, result.message));
+      if (result.field) return fail(new AppError(400, result.message, result.field));
+      return fail(new AppError(result.amount ? 400 : 502, result.message));
     case 'unavailable':
       return fail(new AppError(503, 'The payment provider is unavailable; the payment is not complete yet'));
     case 'unknown':
       return fail(new AppError(502, 'The payment provider did not answer; the payment is not complete yet'));
   }
+}
+
+function cancelledAndRefunded(): AppError {
+  return new AppError(400, 'The order was cancelled; what was charged for it is refunded');
 }
 
 function fail(error: AppError): never {

@@ -19,7 +19,7 @@ export interface ChargeRequest {
 export type ChargeOutcome =
   | { kind: 'charged'; stripeId: string }
   | { kind: 'declined'; message: string }
-  | { kind: 'rejected'; message: string; field?: 'token' }
+  | { kind: 'rejected'; message: string; field?: 'token'; amount?: true }
   | { kind: 'unavailable'; message: string }
   | { kind: 'unknown'; message: string };
 
@@ -75,9 +75,12 @@ function classify(err: unknown): ChargeOutcome {
   }
   if (err instanceof errors.StripeInvalidRequestError) {
     const aboutToken = err.param === 'source' || err.code === 'resource_missing' || err.code === 'token_already_used';
-    return aboutToken
-      ? { kind: 'rejected', message: 'The card token is invalid, expired or already used', field: 'token' }
-      : { kind: 'rejected', message: 'The payment provider rejected the charge' };
+    if (aboutToken) return { kind: 'rejected', message: 'The card token is invalid, expired or already used', field: 'token' };
+    // Stripe's own minimum (the equivalent of 0.50 USD) or maximum for a currency it documents no fixed limit for.
+    if (err.code === 'amount_too_small' || err.code === 'amount_too_large' || err.code === 'invalid_charge_amount') {
+      return { kind: 'rejected', message: 'The order amount cannot be charged in this currency', amount: true };
+    }
+    return { kind: 'rejected', message: 'The payment provider rejected the charge' };
   }
   if (
     err instanceof errors.StripeAuthenticationError ||

@@ -3,10 +3,11 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo, Socket } from 'node:net';
 
 /**
- * A small stateful stand-in for Stripe's charges API, spoken to by the real SDK.
- * It keeps charges and honours Idempotency-Key as Stripe does: the same key with
- * the same parameters replays the stored response, with other parameters it is
- * an idempotency_error. `mode` makes it fail the way Stripe and networks do.
+ * A small stateful stand-in for Stripe's charges and refunds APIs, spoken to by
+ * the real SDK. It keeps charges and refunds and honours Idempotency-Key as
+ * Stripe does: the same key with the same parameters replays the stored
+ * response, with other parameters it is an idempotency_error. `mode` (charges)
+ * and `refundMode` (refunds) make it fail the way Stripe and networks do.
  */
 export type FakeStripeMode = 'normal' | 'error500' | 'rateLimited' | 'hang' | 'chargeThenDrop';
 
@@ -15,6 +16,14 @@ export interface FakeCharge {
   amount: number;
   currency: string;
   source: string;
+  metadata: Record<string, string>;
+  idempotencyKey?: string;
+}
+
+export interface FakeRefund {
+  id: string;
+  charge: string;
+  amount: number;
   metadata: Record<string, string>;
   idempotencyKey?: string;
 }
@@ -31,9 +40,13 @@ export const INVALID_TOKEN = 'tok_doesNotExist';
 
 export class FakeStripe {
   mode: FakeStripeMode = 'normal';
+  refundMode: FakeStripeMode = 'normal';
   /** Answers charges this much later, as a slow Stripe would. */
   delayMs = 0;
   readonly charges: FakeCharge[] = [];
+  readonly refunds: FakeRefund[] = [];
+  /** Charges with a dispute opened on them: Stripe refuses to refund those. */
+  readonly disputed = new Set<string>();
   readonly requests: RecordedRequest[] = [];
   private readonly replies = new Map<string, { params: string; status: number; body: unknown }>();
   private readonly sockets = new Set<Socket>();
@@ -60,6 +73,11 @@ export class FakeStripe {
     return this.charges.filter((charge) => charge.metadata.orderId === orderId);
   }
 
+  refundsFor(orderId: string): FakeRefund[] {
+    const charges = new Set(this.chargesFor(orderId).map((charge) => charge.id));
+    return this.refunds.filter((refund) => charges.has(refund.charge));
+  }
+
   requestsFor(orderId: string): RecordedRequest[] {
     return this.requests.filter((request) => request.params['metadata[orderId]'] === orderId);
   }
@@ -78,13 +96,15 @@ export class FakeStripe {
     if (!/^Bearer sk_(test|live)_\w+$/.test(header(req, 'authorization') ?? '')) {
       return send(res, 401, error('authentication_error', 'Invalid API Key provided'));
     }
-    if (req.method !== 'POST' || path !== '/v1/charges') {
+    const endpoint = req.method === 'POST' ? ENDPOINTS[path] : undefined;
+    if (!endpoint) {
       return send(res, 404, error('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
     }
-    if (this.mode === 'hang') return; // never answers; the SDK times out
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-    if (this.mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
-    if (this.mode === 'rateLimited') return send(res, 429, error('rate_limit_error', 'Too many requests hit the API too quickly.'));
+    const mode = endpoint === 'charges' ? this.mode : this.refundMode;
+    if (mode === 'hang') return; // never answers; the SDK times out
+    if (endpoint === 'charges' && this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
+    if (mode === 'rateLimited') return send(res, 429, error('rate_limit_error', 'Too many requests hit the API too quickly.'));
 
     const signature = JSON.stringify(Object.entries(params).sort());
     const stored = idempotencyKey ? this.replies.get(idempotencyKey) : undefined;
@@ -92,16 +112,51 @@ export class FakeStripe {
       if (stored.params !== signature) {
         return send(res, 400, error('idempotency_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.'));
       }
-      if (this.mode === 'chargeThenDrop') return void req.socket.destroy();
+      if (mode === 'chargeThenDrop') return void req.socket.destroy();
       res.setHeader('Idempotent-Replayed', 'true');
       return send(res, stored.status, stored.body);
     }
 
-    const [status, body] = this.charge(params, idempotencyKey);
+    const [status, body] = endpoint === 'charges' ? this.charge(params, idempotencyKey) : this.refund(params, idempotencyKey);
     if (idempotencyKey) this.replies.set(idempotencyKey, { params: signature, status, body });
-    // Charged, but no answer ever arrives (the SDK's retry of a reset connection included).
-    if (this.mode === 'chargeThenDrop') return void req.socket.destroy();
+    // Done, but no answer ever arrives (the SDK's retry of a reset connection included).
+    if (mode === 'chargeThenDrop') return void req.socket.destroy();
     send(res, status, body);
+  }
+
+  /** Stripe's rules for refunds (API "Create a refund"): an existing charge, not disputed, not refunded past its amount. */
+  private refund(params: Record<string, string>, idempotencyKey?: string): [number, unknown] {
+    const charge = this.charges.find((candidate) => candidate.id === params.charge);
+    if (!charge) {
+      return [400, error('invalid_request_error', `No such charge: '${params.charge}'`, { code: 'resource_missing', param: 'charge' })];
+    }
+    if (this.disputed.has(charge.id)) {
+      return [400, error('invalid_request_error', `Charge ${charge.id} has been disputed.`, { code: 'charge_disputed' })];
+    }
+    const refunded = this.refunds.filter((refund) => refund.charge === charge.id).reduce((sum, refund) => sum + refund.amount, 0);
+    const amount = params.amount === undefined ? charge.amount - refunded : Number(params.amount);
+    if (refunded >= charge.amount) {
+      return [400, error('invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' })];
+    }
+    if (!Number.isInteger(amount) || amount <= 0 || refunded + amount > charge.amount) {
+      return [400, error('invalid_request_error', 'Refund amount is greater than unrefunded amount on charge', { param: 'amount' })];
+    }
+    const refund: FakeRefund = { id: `re_${randomBytes(12).toString('hex')}`, charge: charge.id, amount, metadata: metadataOf(params), idempotencyKey };
+    this.refunds.push(refund);
+    return [
+      200,
+      {
+        id: refund.id,
+        object: 'refund',
+        amount,
+        charge: charge.id,
+        currency: charge.currency,
+        metadata: refund.metadata,
+        reason: params.reason ?? null,
+        status: 'succeeded',
+        created: Math.floor(Date.now() / 1000),
+      },
+    ];
   }
 
   private charge(params: Record<string, string>, idempotencyKey?: string): [number, unknown] {
@@ -115,11 +170,7 @@ export class FakeStripe {
     if (params.source === DECLINED_TOKEN) {
       return [402, error('card_error', 'Your card was declined.', { code: 'card_declined', decline_code: 'generic_decline' })];
     }
-    const metadata = Object.fromEntries(
-      Object.entries(params)
-        .filter(([key]) => key.startsWith('metadata['))
-        .map(([key, value]) => [key.slice('metadata['.length, -1), value]),
-    );
+    const metadata = metadataOf(params);
     const charge: FakeCharge = {
       id: `ch_${randomBytes(12).toString('hex')}`,
       amount,
@@ -148,6 +199,16 @@ export class FakeStripe {
       },
     ];
   }
+}
+
+const ENDPOINTS: Record<string, 'charges' | 'refunds' | undefined> = { '/v1/charges': 'charges', '/v1/refunds': 'refunds' };
+
+function metadataOf(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(params)
+      .filter(([key]) => key.startsWith('metadata['))
+      .map(([key, value]) => [key.slice('metadata['.length, -1), value]),
+  );
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

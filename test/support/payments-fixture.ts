@@ -25,13 +25,29 @@ export class PaymentsFixture {
   readonly database = unique('payments');
   readonly queueGroup = unique('payments-service');
 
-  async start(options: { stripe: 'fake' | 'stripe-mock'; nats?: Parameters<typeof natsServer>[0]; service?: ServiceOptions }) {
+  async start(options: {
+    stripe: 'fake' | 'stripe-mock';
+    nats?: Parameters<typeof natsServer>[0];
+    service?: ServiceOptions;
+    /** More environment for the service, read through the real config module. */
+    env?: Record<string, string>;
+  }) {
     this.nats = await natsServer(options.nats);
     if (options.stripe === 'fake') this.stripe = await FakeStripe.start();
     this.orders = await OrdersPublisher.connect(this.nats);
     this.spy = await PaymentCreatedSpy.connect(this.nats);
-    const config = serviceConfig({ database: this.database, nats: this.nats, stripeUrl: this.stripe?.url });
-    this.service = await startTestService(config, { queueGroup: this.queueGroup, logger: this.logs.logger, ...options.service });
+    this.env = options.env ?? {};
+    this.serviceOptions = options.service ?? {};
+    await this.startService();
+  }
+
+  private env: Record<string, string> = {};
+  private serviceOptions: ServiceOptions = {};
+
+  /** Starts (again) the service on the same database, NATS and Stripe, as a replacement instance would. */
+  async startService(): Promise<void> {
+    const config = serviceConfig({ database: this.database, nats: this.nats, stripeUrl: this.stripe?.url, extra: this.env });
+    this.service = await startTestService(config, { queueGroup: this.queueGroup, logger: this.logs.logger, ...this.serviceOptions });
     this.orderModel = orderModel(this.service.connection);
     this.paymentModel = paymentModel(this.service.connection);
   }

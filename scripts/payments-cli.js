@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The operator's view of the payments database (read-only except `replay`):
+ *   payments-cli show <orderId|paymentId>           a payment, its order and the history of its steps
+ *   payments-cli list [--state S] [--limit N]        payments, newest first (S: charging, succeeded,
+ *                                                    refunding, refunded, refund_failed)
+ *   payments-cli dead-letters [--state S]            events set aside (S: parked (default), retrying, all)
+ *   payments-cli replay <deadLetterId|--all>         hands parked events to the service again: the next
+ *                                                    sweep of a running instance retries them
+ * MONGO_URI comes from the environment or .servers/data/stack.env (the local stack).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { mongo } = require('mongoose');
+
+const USAGE = 'usage: payments-cli show <orderId|paymentId> | list [--state S] [--limit N] | dead-letters [--state S] | replay <id|--all>';
+
+function stackEnv() {
+  const file = path.join(__dirname, '..', '.servers', 'data', 'stack.env');
+  if (!fs.existsSync(file)) return {};
+  return Object.fromEntries(
+    fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
+      const at = line.indexOf('=');
+      return [line.slice(0, at), line.slice(at + 1).replace(/^'|'$/g, '')];
+    }),
+  );
+}
+
+function parse(argv) {
+  const positional = [];
+  const options = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    if (argv[i] === '--all') options.all = true;
+    else if (argv[i].startsWith('--')) options[argv[i].slice(2)] = argv[(i += 1)];
+    else positional.push(argv[i]);
+  }
+  return { positional, options };
+}
+
+const time = (date) => (date ? new Date(date).toISOString() : '-');
+
+function printPayment(payment, order) {
+  const lines = [
+    `payment  ${payment._id}`,
+    `order    ${payment.orderId}  (${order ? `${order.status}, version ${order.version}` : 'not in the replica'})`,
+    `user     ${payment.userId}`,
+    `state    ${payment.state}`,
+    `amount   ${payment.amount} ${payment.currency} (minor units)`,
+    `charge   ${payment.stripeId ?? '-'}  after ${payment.chargeAttempts} attempt(s)`,
+  ];
+  if (payment.refund) {
+    const { refund } = payment;
+    lines.push(`refund   ${refund.id ?? '-'}  ${refund.amount} ${payment.currency}, ${refund.attempts} attempt(s), owed ${time(refund.owedAt)}` +
+      (refund.failure ? `, refused: ${refund.failure.code} (${refund.failure.message})` : ''));
+  }
+  lines.push(`events   owed: ${(payment.eventsOwed ?? []).join(', ') || 'none'}`);
+  lines.push('history');
+  for (const entry of payment.history ?? []) lines.push(`  ${time(entry.at)}  ${entry.step}${entry.detail ? `  ${entry.detail}` : ''}`);
+  console.log(lines.join('\n'));
+}
+
+async function main() {
+  const [command, ...rest] = process.argv.slice(2);
+  const { positional, options } = parse(rest);
+  const env = { ...stackEnv(), ...process.env };
+  if (!env.MONGO_URI) throw new Error('MONGO_URI is not set (and no .servers/data/stack.env)');
+  const client = await mongo.MongoClient.connect(env.MONGO_URI, { serverSelectionTimeoutMS: 5000 });
+  const db = client.db();
+  const payments = db.collection('payments');
+  const letters = db.collection('dead_letters');
+  try {
+    switch (command) {
+      case 'show': {
+        const [id] = positional;
+        if (!/^[0-9a-fA-F]{24}$/.test(id ?? '')) throw new Error('show needs an order id or a payment id (24 hex digits)');
+        const payment = (await payments.findOne({ orderId: id.toLowerCase() })) ?? (await payments.findOne({ _id: new mongo.ObjectId(id) }));
+        if (!payment) throw new Error(`no payment for ${id}`);
+        printPayment(payment, await db.collection('orders').findOne({ _id: payment.orderId }));
+        break;
+      }
+      case 'list': {
+        const filter = options.state ? { state: options.state } : {};
+        const found = await payments.find(filter).sort({ createdAt: -1 }).limit(Number(options.limit ?? '20')).toArray();
+        for (const p of found) {
+          console.log(`${p._id}  order ${p.orderId}  ${p.state.padEnd(13)} ${String(p.amount).padStart(9)} ${p.currency}  ${p.stripeId ?? '-'}  ${time(p.updatedAt)}`);
+        }
+        if (found.length === 0) console.log('no payments');
+        break;
+      }
+      case 'dead-letters': {
+        const state = options.state ?? 'parked';
+        const found = await letters.find(state === 'all' ? {} : { state }).sort({ firstFailedAt: 1 }).limit(200).toArray();
+        for (const l of found) {
+          console.log(`${l._id}  ${l.state.padEnd(8)}  ${l.subject} #${l.sequence}  ${l.attempts} attempt(s)  last ${time(l.lastFailedAt)}\n    reason:  ${l.reason}\n    payload: ${l.payload}`);
+        }
+        if (found.length === 0) console.log(`no ${state === 'all' ? '' : `${state} `}dead letters`);
+        break;
+      }
+      case 'replay': {
+        const [id] = positional;
+        if (!options.all && !/^[0-9a-fA-F]{24}$/.test(id ?? '')) throw new Error('replay needs a dead letter id or --all');
+        const filter = options.all ? { state: 'parked' } : { _id: id.toLowerCase(), state: 'parked' };
+        const result = await letters.updateMany(filter, { $set: { state: 'retrying', attempts: 0, nextAttemptAt: new Date() } });
+        console.log(`${result.modifiedCount} dead letter(s) handed back; a running service retries them on its next sweep`);
+        break;
+      }
+      default:
+        throw new Error(USAGE);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`payments-cli: ${err.message}`);
+  process.exit(1);
+});

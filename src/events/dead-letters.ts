@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import { Connection, Model, Schema } from 'mongoose';
+import { isDatabaseUnavailable, isDuplicateKey } from '../db-errors';
+import { Logger } from '../logger';
+import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
+
+/**
+ * An event its handler could not apply, set aside so that the stream behind it
+ * keeps flowing:
+ *
+ *   retrying - tried again from here when `nextAttemptAt` comes (that field is
+ *              also the lease of the instance retrying it);
+ *   parked   - tried `attempts` times, the last of them `maxDeliveries`: it waits
+ *              for an operator (`npm run payments -- dead-letters`, `replay`).
+ *
+ * An applied retry deletes its dead letter.
+ */
+export const DeadLetterState = { Retrying: 'retrying', Parked: 'parked' } as const;
+export type DeadLetterState = (typeof DeadLetterState)[keyof typeof DeadLetterState];
+
+export interface DeadLetter {
+  /** Derived from subject, sequence and payload: a redelivery of the same event finds its letter already there. */
+  _id: string;
+  subject: string;
+  /** The broker's sequence of the delivery that set it aside. */
+  sequence: number;
+  /** The payload as JSON text, exactly as it will be handed to the handler again. */
+  payload: string;
+  /** Why the last attempt failed (the error's message). */
+  reason: string;
+  state: DeadLetterState;
+  /** Times the handler tried it; the delivery that set it aside is the first. */
+  attempts: number;
+  nextAttemptAt: Date | null;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+}
+
+const schema = new Schema<DeadLetter>(
+  {
+    _id: { type: String, required: true },
+    subject: { type: String, required: true },
+    sequence: { type: Number, required: true },
+    payload: { type: String, required: true },
+    reason: { type: String, required: true },
+    state: { type: String, required: true, enum: Object.values(DeadLetterState) },
+    attempts: { type: Number, required: true },
+    nextAttemptAt: { type: Date, default: null },
+    firstFailedAt: { type: Date, required: true },
+    lastFailedAt: { type: Date, required: true },
+  },
+  { collection: 'dead_letters', versionKey: false },
+);
+schema.index({ state: 1, nextAttemptAt: 1 });
+
+export interface DeadLetterOptions {
+  /** Attempts in all (the delivery, then retries from here) before an event is parked. */
+  maxDeliveries: number;
+  /** First wait before a retry, in milliseconds; it doubles each attempt, up to 5 minutes. */
+  retryBaseMs: number;
+  /** Told of each event set aside, applied on a retry, or parked: for metrics. */
+  onOutcome?: (subject: string, outcome: 'retrying' | 'applied' | 'parked') => void;
+}
+
+const MAX_RETRY_WAIT_MS = 5 * 60_000;
+/** How long one instance holds a dead letter while it retries it. */
+const RETRY_LEASE_MS = 30_000;
+
+/**
+ * The dead-letter store: wraps each event handler so that nothing it fails on
+ * blocks the subscription (no message is left unacked to be redelivered forever,
+ * holding one of the broker's in-flight slots), and retries what it set aside
+ * a bounded number of times. Only two failures still leave a message unacked:
+ * the database cannot be reached (nothing can be stored, so the broker keeps it),
+ * and a malformed payload, which the bus logs and acks as before.
+ */
+export class DeadLetters {
+  private readonly letters: Model<DeadLetter>;
+  private readonly handlers = new Map<string, (data: unknown) => Promise<void>>();
+
+  constructor(
+    connection: Connection,
+    private readonly options: DeadLetterOptions,
+    private readonly logger: Logger,
+  ) {
+    this.letters = connection.model<DeadLetter>('DeadLetter', schema);
+  }
+
+  async createIndexes(): Promise<void> {
+    await this.letters.createIndexes();
+  }
+
+  /**
+   * The bus handler for `subject`: applies the event with `apply`; if that fails
+   * for any reason but the two above, stores the event to retry and returns, so
+   * the bus acks it. Rejects only when the event must stay unacked.
+   */
+  guard(subject: string, apply: (data: unknown) => Promise<void>): EventHandler {
+    this.handlers.set(subject, apply);
+    return async (event: IncomingEvent) => {
+      try {
+        await apply(event.data);
+      } catch (err) {
+        if (err instanceof MalformedEvent || isDatabaseUnavailable(err)) throw err;
+        await this.setAside(event, err);
+      }
+    };
+  }
+
+  /** Retries every dead letter that is due, once each; for the service's sweep. */
+  async retryDue(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const letter = await this.letters
+        .findOneAndUpdate(
+          { state: DeadLetterState.Retrying, nextAttemptAt: { $lte: new Date(now) } },
+          { $set: { nextAttemptAt: new Date(now + RETRY_LEASE_MS) }, $inc: { attempts: 1 } },
+          { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
+        )
+        .lean<DeadLetter>();
+      if (!letter) return;
+      await this.retry(letter);
+    }
+  }
+
+  /** How many events are parked, waiting for an operator. */
+  parked(): Promise<number> {
+    return this.letters.countDocuments({ state: DeadLetterState.Parked });
+  }
+
+  private async setAside(event: IncomingEvent, err: unknown): Promise<void> {
+    const now = new Date();
+    const reason = describe(err);
+    const parkNow = this.options.maxDeliveries <= 1;
+    const payload = JSON.stringify(event.data);
+    try {
+      await this.letters.create({
+        _id: letterId(event.subject, event.sequence, payload),
+        subject: event.subject,
+        sequence: event.sequence,
+        payload,
+        reason,
+        state: parkNow ? DeadLetterState.Parked : DeadLetterState.Retrying,
+        attempts: 1,
+        nextAttemptAt: parkNow ? null : new Date(now.getTime() + this.retryWaitMs(1)),
+        firstFailedAt: now,
+        lastFailedAt: now,
+      });
+    } catch (err) {
+      // Redelivered (its ack was late or lost): it is set aside already.
+      if (isDuplicateKey(err)) return;
+      throw err;
+    }
+    const log = { subject: event.subject, sequence: event.sequence, orderId: orderIdOf(event.data), reason };
+    if (parkNow) {
+      this.logger.error(log, 'event could not be applied: parked for an operator');
+      this.options.onOutcome?.(event.subject, 'parked');
+    } else {
+      this.logger.warn(log, 'event could not be applied: set aside to retry');
+      this.options.onOutcome?.(event.subject, 'retrying');
+    }
+  }
+
+  private async retry(letter: DeadLetter): Promise<void> {
+    const log = { subject: letter.subject, sequence: letter.sequence, attempt: letter.attempts, deadLetterId: String(letter._id) };
+    const apply = this.handlers.get(letter.subject);
+    try {
+      if (!apply) throw new Error(`no handler for ${letter.subject}`);
+      const data: unknown = JSON.parse(letter.payload);
+      Object.assign(log, { orderId: orderIdOf(data) });
+      await apply(data);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) return; // the lease runs out and the next sweep tries again
+      const reason = describe(err);
+      const now = new Date();
+      if (letter.attempts >= this.options.maxDeliveries || err instanceof MalformedEvent) {
+        await this.letters.updateOne(
+          { _id: letter._id },
+          { $set: { state: DeadLetterState.Parked, nextAttemptAt: null, reason, lastFailedAt: now } },
+        );
+        this.logger.error({ ...log, reason }, 'event could not be applied: parked for an operator');
+        this.options.onOutcome?.(letter.subject, 'parked');
+      } else {
+        const retryInMs = this.retryWaitMs(letter.attempts);
+        await this.letters.updateOne(
+          { _id: letter._id },
+          { $set: { nextAttemptAt: new Date(now.getTime() + retryInMs), reason, lastFailedAt: now } },
+        );
+        this.logger.warn({ ...log, reason, retryInMs }, 'set-aside event failed again; will retry');
+      }
+      return;
+    }
+    await this.letters.deleteOne({ _id: letter._id });
+    this.logger.info(log, 'set-aside event applied');
+    this.options.onOutcome?.(letter.subject, 'applied');
+  }
+
+  private retryWaitMs(attempts: number): number {
+    return Math.min(this.options.retryBaseMs * 2 ** (attempts - 1), MAX_RETRY_WAIT_MS);
+  }
+}
+
+function letterId(subject: string, sequence: number, payload: string): string {
+  return createHash('sha256').update(`${subject}\0${sequence}\0${payload}`).digest('hex').slice(0, 24);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The order an event is about, for the logs: both order events carry it as `id`. */
+function orderIdOf(data: unknown): string | undefined {
+  const id = (data as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
