@@ -1,9 +1,11 @@
-import { CRASH_POINTS } from '../src/payments/crash-points';
+import { CRASH_POINTS, CrashPoint } from '../src/payments/crash-points';
 import { eventually } from '../test/support/eventually';
 import { newId } from '../test/support/harness';
 import { Cluster, ClusterOrder, printTable } from './support/cluster';
 
 const RUNS_PER_POINT = 3;
+const REFUND_POINTS: CrashPoint[] = ['after-refund-owed', 'after-refund'];
+const PAYMENT_POINTS = CRASH_POINTS.filter((point) => !REFUND_POINTS.includes(point));
 
 const cluster = new Cluster();
 beforeAll(() => cluster.start());
@@ -11,7 +13,7 @@ afterAll(() => cluster.stop());
 
 test('when a service process is killed at each step of a payment and restarted, then every order is charged once, stored once and announced', async () => {
   const rows = [];
-  for (const point of CRASH_POINTS) {
+  for (const point of PAYMENT_POINTS) {
     const orders: ClusterOrder[] = [];
     for (let run = 0; run < RUNS_PER_POINT; run += 1) {
       // One doomed process at a time: its own recovery sweep would otherwise die on an earlier run's work.
@@ -44,6 +46,38 @@ test('when a service process is killed at each step of a payment and restarted, 
     if (point === 'after-publish') expect(tally['events duplicated']).toBe(orders.length);
   }
   printTable('Crashes: a process killed at each step of a payment, then restarted', rows);
+});
+
+test('when a service process is killed at each step of a refund and restarted, then every cancelled order is refunded once and announced', async () => {
+  const rows = [];
+  for (const point of REFUND_POINTS) {
+    const orders: ClusterOrder[] = [];
+    for (let run = 0; run < RUNS_PER_POINT; run += 1) {
+      const doomed = await cluster.instance({ PAYMENTS_TEST_CRASH_AT: point, STRIPE_TIMEOUT_MS: '1000' });
+      const [order] = await cluster.replicatedOrders(1);
+      orders.push(order);
+      expect((await cluster.pay(doomed, order, 'tok_visa')).status).toBe(201);
+      await cluster.orders.cancelled({ id: order.id, version: 1 });
+      expect(await doomed.stopped()).toMatchObject({ signal: 'SIGKILL' });
+
+      const restarted = await cluster.instance({ STRIPE_TIMEOUT_MS: '1000' });
+      await eventually(async () => {
+        const tally = await cluster.refundTally([order]);
+        expect(tally['payments refunded']).toBe(1);
+        expect(tally['refund events seen']).toBeGreaterThanOrEqual(1);
+      }, 60_000, 100);
+      await restarted.stop();
+    }
+    const tally = await cluster.refundTally(orders);
+    rows.push({ 'killed (kill -9)': point, runs: orders.length, ...tally });
+    expect(tally.charges).toBe(orders.length);
+    expect(tally.refunds).toBe(orders.length);
+    expect(tally['refunded twice']).toBe(0);
+    expect(tally['payments refunded']).toBe(orders.length);
+    expect(tally['refunds still owed']).toBe(0);
+    expect(tally['refunded without event (lost)']).toBe(0);
+  }
+  printTable('Crashes: a process killed at each step of a refund, then restarted', rows);
 });
 
 test('when a process is killed during a burst of events and restarted, then every order is replicated once with its cancel applied', async () => {

@@ -92,6 +92,47 @@ describe('database and Stripe outages', () => {
   });
 });
 
+describe('Stripe failing during refunds', () => {
+  const cluster = new Cluster();
+  let proc: ServiceProcess;
+  const refundRows: Row[] = [];
+
+  beforeAll(async () => {
+    await cluster.start();
+    proc = await cluster.instance({ STRIPE_TIMEOUT_MS: '1000' });
+  });
+  afterAll(async () => {
+    printTable('Stripe failing while refunds are owed', refundRows);
+    await cluster.stop();
+  });
+
+  test.each([
+    ['error500', 'Stripe answering 500 for 10 s'],
+    ['hang', 'Stripe hanging for 10 s'],
+    ['chargeThenDrop', 'Stripe refunding but every answer lost for 10 s'],
+  ] as const)('when %s while paid orders are cancelled, then each is refunded once when Stripe is back', async (mode, failure) => {
+    const orders = await cluster.replicatedOrders(3);
+    for (const order of orders) expect((await cluster.pay(proc, order, 'tok_visa')).status).toBe(201);
+    cluster.stripe.refundMode = mode;
+    const started = Date.now();
+    for (const order of orders) await cluster.orders.cancelled({ id: order.id, version: 1 });
+    await eventually(async () => expect((await cluster.refundTally(orders))['refunds still owed']).toBe(3), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10_000 - (Date.now() - started))));
+    const owedWhileDown = (await cluster.refundTally(orders))['refunds still owed'];
+    cluster.stripe.refundMode = 'normal';
+    // Refunds are retried with a doubling wait (5 s, 10 s, 20 s …): the last may come a while after Stripe is back.
+    await eventually(async () => expect((await cluster.refundTally(orders))['refund events seen']).toBeGreaterThanOrEqual(orders.length), 150_000);
+    const tally = await cluster.refundTally(orders);
+    refundRows.push({ failure, 'refunds owed while down': owedWhileDown, ...tally, 'process exited': proc.exit ? 'yes' : 'no' });
+    expect(owedWhileDown).toBe(3);
+    expect(tally.refunds).toBe(orders.length);
+    expect(tally['refunded twice']).toBe(0);
+    expect(tally['payments refunded']).toBe(orders.length);
+    expect(tally['refunded without event (lost)']).toBe(0);
+    expect(proc.exit).toBeUndefined();
+  });
+});
+
 describe.each(['file', 'memory'] as const)('NATS Streaming restarted with the %s store', (store) => {
   const cluster = new Cluster();
   let proc: ServiceProcess;

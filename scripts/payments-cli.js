@@ -3,8 +3,8 @@
 /**
  * The operator's view of the payments database (read-only except `replay`):
  *   payments-cli show <orderId|paymentId>           a payment, its order and the history of its steps
- *   payments-cli list [--state S] [--limit N]        payments, newest first (S: charging, succeeded,
- *                                                    refunding, refunded, refund_failed)
+ *   payments-cli list [--state S] [--limit N]        payments, newest first (S: charging, succeeded)
+ *   payments-cli refunds [--state S]                 refunds, newest first (S: owed, refunded, refused)
  *   payments-cli dead-letters [--state S]            events set aside (S: parked (default), retrying, all)
  *   payments-cli replay <deadLetterId|--all>         hands parked events to the service again: the next
  *                                                    sweep of a running instance retries them
@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { mongo } = require('mongoose');
 
-const USAGE = 'usage: payments-cli show <orderId|paymentId> | list [--state S] [--limit N] | dead-letters [--state S] | replay <id|--all>';
+const USAGE = 'usage: payments-cli show <orderId|paymentId> | list [--state S] [--limit N] | refunds [--state S] | dead-letters [--state S] | replay <id|--all>';
 
 function stackEnv() {
   const file = path.join(__dirname, '..', '.servers', 'data', 'stack.env');
@@ -40,7 +40,7 @@ function parse(argv) {
 
 const time = (date) => (date ? new Date(date).toISOString() : '-');
 
-function printPayment(payment, order) {
+function printPayment(payment, order, refund) {
   const lines = [
     `payment  ${payment._id}`,
     `order    ${payment.orderId}  (${order ? `${order.status}, version ${order.version}` : 'not in the replica'})`,
@@ -49,14 +49,15 @@ function printPayment(payment, order) {
     `amount   ${payment.amount} ${payment.currency} (minor units)`,
     `charge   ${payment.stripeId ?? '-'}  after ${payment.chargeAttempts} attempt(s)`,
   ];
-  if (payment.refund) {
-    const { refund } = payment;
-    lines.push(`refund   ${refund.id ?? '-'}  ${refund.amount} ${payment.currency}, ${refund.attempts} attempt(s), owed ${time(refund.owedAt)}` +
-      (refund.failure ? `, refused: ${refund.failure.code} (${refund.failure.message})` : ''));
-  }
   lines.push(`events   owed: ${(payment.eventsOwed ?? []).join(', ') || 'none'}`);
   lines.push('history');
   for (const entry of payment.history ?? []) lines.push(`  ${time(entry.at)}  ${entry.step}${entry.detail ? `  ${entry.detail}` : ''}`);
+  if (refund) {
+    lines.push(`refund   ${refund.state}  ${refund.refundId ?? '-'}  ${refund.amount} ${refund.currency} after ${refund.attempts} attempt(s)` +
+      (refund.failure ? `; refused: ${refund.failure.code} (${refund.failure.message})` : ''));
+    lines.push(`  events owed: ${(refund.eventsOwed ?? []).join(', ') || 'none'}`);
+    for (const entry of refund.history ?? []) lines.push(`  ${time(entry.at)}  refund ${entry.step}${entry.detail ? `  ${entry.detail}` : ''}`);
+  }
   console.log(lines.join('\n'));
 }
 
@@ -76,7 +77,7 @@ async function main() {
         if (!/^[0-9a-fA-F]{24}$/.test(id ?? '')) throw new Error('show needs an order id or a payment id (24 hex digits)');
         const payment = (await payments.findOne({ orderId: id.toLowerCase() })) ?? (await payments.findOne({ _id: new mongo.ObjectId(id) }));
         if (!payment) throw new Error(`no payment for ${id}`);
-        printPayment(payment, await db.collection('orders').findOne({ _id: payment.orderId }));
+        printPayment(payment, await db.collection('orders').findOne({ _id: payment.orderId }), await db.collection('refunds').findOne({ paymentId: payment._id }));
         break;
       }
       case 'list': {
@@ -86,6 +87,14 @@ async function main() {
           console.log(`${p._id}  order ${p.orderId}  ${p.state.padEnd(13)} ${String(p.amount).padStart(9)} ${p.currency}  ${p.stripeId ?? '-'}  ${time(p.updatedAt)}`);
         }
         if (found.length === 0) console.log('no payments');
+        break;
+      }
+      case 'refunds': {
+        const found = await db.collection('refunds').find(options.state ? { state: options.state } : {}).sort({ createdAt: -1 }).limit(Number(options.limit ?? '20')).toArray();
+        for (const r of found) {
+          console.log(`${r._id}  order ${r.orderId}  ${r.state.padEnd(8)} ${String(r.amount).padStart(9)} ${r.currency}  ${r.refundId ?? '-'}  ${r.attempts} attempt(s)${r.failure ? `  refused: ${r.failure.code}` : ''}`);
+        }
+        if (found.length === 0) console.log('no refunds');
         break;
       }
       case 'dead-letters': {

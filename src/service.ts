@@ -17,6 +17,7 @@ import { crashSwitch } from './payments/crash-points';
 import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
 import { paymentModel } from './payments/payment-model';
+import { refundModel } from './payments/refund-model';
 import { PaymentRecovery } from './payments/recovery';
 import { PaymentRefunds } from './payments/refunds';
 import { createStripe, StripeCharges } from './payments/stripe-charges';
@@ -55,6 +56,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
+  const refundDocs = refundModel(connection);
   const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute);
   // The gauges read the database when scraped, by which time everything below exists.
   const metrics: Metrics = new Metrics({
@@ -71,7 +73,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     logger.child({ component: 'dead-letters' }),
   );
-  await Promise.all([orders.createIndexes(), payments.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
+  await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
 
   const bus = await NatsStreamingBus.connect(
     {
@@ -94,14 +96,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // Longer than the holder can spend calling Stripe; the idempotency key covers the rest.
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
   const crash = crashSwitch(config.testCrashAt);
-  const outbox = new PaymentOutbox(payments, bus, { leaseMs: 7_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
+  const outbox = new PaymentOutbox({ payments, refunds: refundDocs }, bus, { leaseMs: 7_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
   const refunds: PaymentRefunds = new PaymentRefunds({
     payments,
+    refunds: refundDocs,
     stripe: new StripeRefunds(stripe),
     leaseMs: claimLeaseMs,
     eventLeaseMs: outbox.leaseMs,
     retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
-    onRefunded: (payment) => void outbox.publishRecorded(payment),
+    onRefunded: (refund) => void outbox.publishRefund(refund),
     metrics,
     logger: logger.child({ component: 'refunds' }),
     crash,
@@ -110,7 +113,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const attempts = new ChargeAttempts({
     claims,
     charges: new StripeCharges(stripe),
-    onPaid: (payment) => void outbox.publishRecorded(payment),
+    onPaid: (payment) => void outbox.publishPayment(payment),
     eventLeaseMs: outbox.leaseMs,
     retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
     metrics,

@@ -66,21 +66,23 @@ describe('refunds', () => {
     await fx.orders.cancelled({ id: order.id, version: 1 });
     await fx.orders.cancelled({ id: order.id, version: 1 });
 
-    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded', eventsOwed: [] }]));
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded', eventsOwed: [] }]));
     await eventually(() => expect(fx.spy.refundsFor(order.id)).toHaveLength(1));
     await sleep(1500); // past the ack wait: the second cancel has been handled too
     const refunds = fx.stripe!.refundsFor(order.id);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ charge: paid.body.stripeId, amount: 1999 });
-    const [payment] = await fx.payments(order.id);
-    expect(payment.refund).toMatchObject({ id: refunds[0].id, amount: 1999, reason: 'order_cancelled', idempotencyKey: `refund-${paid.body.id}` });
+    const [refund] = await fx.refunds(order.id);
+    expect(refund).toMatchObject({ refundId: refunds[0].id, stripeId: paid.body.stripeId, amount: 1999, currency: 'usd', reason: 'order_cancelled', idempotencyKey: `refund-${paid.body.id}` });
+    expect(String(refund.paymentId)).toBe(paid.body.id);
     expect(fx.spy.refundsFor(order.id)).toEqual([
       { id: paid.body.id, orderId: order.id, stripeId: paid.body.stripeId, refundId: refunds[0].id, amount: 1999, currency: 'usd' },
     ]);
     expect(fx.spy.subjectsFor(order.id)).toEqual(['payment:created', 'payment:refunded']);
-    expect(payment.history.map((entry) => entry.step)).toEqual(
-      expect.arrayContaining(['claimed', 'charged', 'refund owed', 'refunded']),
-    );
+    const [payment] = await fx.payments(order.id);
+    expect(payment).toMatchObject({ state: 'succeeded', stripeId: paid.body.stripeId });
+    expect(payment.history.map((entry) => entry.step)).toEqual(['claimed', 'charged', 'published']);
+    expect(refund.history.map((entry) => entry.step)).toEqual(['owed', 'refunded', 'published']);
   });
 
   test('when the order is cancelled while its charge is in flight, then the charge is refunded and only payment:refunded is published', async () => {
@@ -94,7 +96,8 @@ describe('refunds', () => {
     const res = await paying;
     expect(res.status).toBe(400);
     expect(res.body.errors[0].message).toMatch(/cancelled.*refunded/);
-    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded', amount: 3000 }]));
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded', amount: 3000 }]));
+    expect((await fx.payments(order.id))[0]).toMatchObject({ state: 'succeeded', eventsOwed: [] });
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(fx.stripe!.refundsFor(order.id)).toMatchObject([{ amount: 3000 }]);
     await eventually(() => expect(fx.spy.refundsFor(order.id)).toHaveLength(1));
@@ -108,17 +111,17 @@ describe('refunds', () => {
     fx.stripe!.refundMode = 'chargeThenDrop';
     await fx.orders.cancelled({ id: order.id, version: 1 });
     await eventually(() => expect(fx.stripe!.refundsFor(order.id)).toHaveLength(1));
-    await eventually(async () => expect((await fx.payments(order.id))[0].refund?.attempts).toBeGreaterThanOrEqual(2));
-    expect((await fx.payments(order.id))[0].state).toBe('refunding');
+    await eventually(async () => expect((await fx.refunds(order.id))[0]?.attempts).toBeGreaterThanOrEqual(2));
+    expect((await fx.refunds(order.id))[0].state).toBe('owed');
 
     await fx.service.stop();
     fx.stripe!.refundMode = 'normal';
     await fx.startService();
 
-    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
     const refunds = fx.stripe!.refundsFor(order.id);
     expect(refunds).toHaveLength(1);
-    expect((await fx.payments(order.id))[0].refund?.id).toBe(refunds[0].id);
+    expect((await fx.refunds(order.id))[0].refundId).toBe(refunds[0].id);
     await eventually(() => expect(fx.spy.refundsFor(order.id).length).toBeGreaterThanOrEqual(1));
     expect(new Set(fx.spy.refundsFor(order.id).map((event) => event.refundId))).toEqual(new Set([refunds[0].id]));
   });
@@ -128,10 +131,10 @@ describe('refunds', () => {
     expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(201);
     fx.stripe!.refundMode = 'error500';
     await fx.orders.cancelled({ id: order.id, version: 1 });
-    await eventually(async () => expect((await fx.payments(order.id))[0].refund?.attempts).toBeGreaterThanOrEqual(2));
+    await eventually(async () => expect((await fx.refunds(order.id))[0]?.attempts).toBeGreaterThanOrEqual(2));
     fx.stripe!.refundMode = 'normal';
 
-    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
     expect(fx.stripe!.refundsFor(order.id)).toHaveLength(1);
     const keys = new Set(fx.stripe!.requests.filter((r) => r.path === '/v1/refunds' && r.params.charge === fx.stripe!.chargesFor(order.id)[0].id).map((r) => r.idempotencyKey));
     expect(keys.size).toBe(1);
@@ -144,7 +147,7 @@ describe('refunds', () => {
     await fx.orders.cancelled({ id: order.id, version: 1 });
 
     await eventually(async () =>
-      expect(await fx.payments(order.id)).toMatchObject([{ state: 'refund_failed', refund: { failure: { code: 'charge_disputed' } } }]),
+      expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refused', failure: { code: 'charge_disputed' } }]),
     );
     expect(fx.logs.find({ msg: 'Stripe refused the refund: an operator must look', orderId: order.id })).toHaveLength(1);
     await sleep(1500);
@@ -163,7 +166,7 @@ describe('refunds', () => {
     await eventually(async () => expect(await stored(order.id)).toMatchObject({ status: 'cancelled' }));
     fx.stripe!.mode = 'normal';
 
-    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(fx.stripe!.refundsFor(order.id)).toMatchObject([{ amount: 800 }]);
     await eventually(() => expect(fx.spy.refundsFor(order.id)).toHaveLength(1));
@@ -174,7 +177,7 @@ describe('refunds', () => {
     const order = await fx.order({ price: 9 });
     expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(201);
     await fx.orders.cancelled({ id: order.id, version: 1 });
-    await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded' }]));
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded' }]));
     const again = await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id });
     expect(again.status).toBe(400);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);

@@ -81,5 +81,13 @@ test('when the operator asks for a payment, then the CLI prints its state, amoun
   }
   const listed = await cli('list', '--state', 'succeeded');
   expect(listed.stdout).toContain(order.id);
+  const order2 = await fx.order({ price: 3 });
+  expect((await fx.pay(order2.cookie, { token: 'tok_visa', orderId: order2.id })).status).toBe(201);
+  await fx.orders.cancelled({ id: order2.id, version: 1 });
+  await eventually(async () => expect((await fx.refunds(order2.id))[0]).toMatchObject({ state: 'refunded', eventsOwed: [] }));
+  const shown = await cli('show', order2.id);
+  expect(shown.stdout).toMatch(/refund {3}refunded {2}re_\w+ {2}300 usd after 1 attempt/);
+  expect(shown.stdout).toMatch(/refund owed[\s\S]*refund refunded[\s\S]*refund published {2}payment:refunded/);
+  expect((await cli('refunds', '--state', 'refunded')).stdout).toContain(order2.id);
   await expect(cli('show', newId())).rejects.toMatchObject({ stderr: expect.stringContaining('no payment for') });
 });

@@ -20,6 +20,6 @@ test('when a paid order is cancelled, then Stripe (its OpenAPI, through stripe-m
   const res = await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id });
   expect(res.status).toBe(201);
   await fx.orders.cancelled({ id: order.id, version: 1 });
-  await eventually(async () => expect(await fx.payments(order.id)).toMatchObject([{ state: 'refunded', refund: { id: expect.stringMatching(/^re_/), amount: 1250 } }]));
+  await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded', refundId: expect.stringMatching(/^re_/), amount: 1250 }]));
   await eventually(() => expect(fx.spy.refundsFor(order.id)).toMatchObject([{ stripeId: res.body.stripeId, refundId: expect.stringMatching(/^re_/), amount: 1250, currency: 'usd' }]));
 });

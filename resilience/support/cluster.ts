@@ -100,7 +100,30 @@ export class Cluster {
       'distinct events': eventsPerPayment.size,
       'events duplicated': [...eventsPerPayment.values()].filter((n) => n > 1).length,
       'payments without event (lost)': paid.filter((payment) => !eventsPerPayment.has(String(payment._id))).length,
-      'events still owed': paid.filter((payment) => !payment.eventPublishedAt).length,
+      'events still owed': paid.filter((payment) => payment.eventsOwed?.length > 0).length,
+    };
+  }
+
+  /** What Stripe refunded and what the orders service heard about it, for every order given. */
+  async refundTally(orders: ClusterOrder[]) {
+    const ids = new Set(orders.map((order) => order.id));
+    const docs = (await this.db.collection('refunds').find({}).toArray()).filter((refund) => ids.has(refund.orderId));
+    const charges = new Map(this.stripe.charges.filter((charge) => ids.has(charge.metadata.orderId)).map((charge) => [charge.id, charge]));
+    const refunds = this.stripe.refunds.filter((refund) => charges.has(refund.charge));
+    const refundsPerCharge = count(refunds.map((refund) => refund.charge));
+    const events = this.spy.refunds.filter((event) => ids.has(event.orderId));
+    const eventsPerPayment = count(events.map((event) => event.id));
+    const refunded = docs.filter((refund) => refund.state === 'refunded');
+    return {
+      orders: orders.length,
+      charges: charges.size,
+      refunds: refunds.length,
+      'refunded twice': [...refundsPerCharge.values()].filter((n) => n > 1).length,
+      'payments refunded': refunded.length,
+      'refunds still owed': docs.filter((refund) => refund.state === 'owed').length,
+      'refund events seen': events.length,
+      'refund events duplicated': [...eventsPerPayment.values()].filter((n) => n > 1).length,
+      'refunded without event (lost)': refunded.filter((refund) => !eventsPerPayment.has(String(refund.paymentId))).length,
     };
   }
 }

@@ -6,7 +6,8 @@ import { Payment } from './payment-model';
 import { ChargeOutcome, StripeCharges } from './stripe-charges';
 
 export type AttemptResult =
-  | { kind: 'paid'; payment: Payment }
+  /** Charged; `cancelled`: the order was cancelled meanwhile and the refund is owed. */
+  | { kind: 'paid'; payment: Payment; cancelled: boolean }
   | Exclude<ChargeOutcome, { kind: 'charged' }>;
 
 /** How long to wait before asking Stripe again about an unanswered charge. */
@@ -57,11 +58,11 @@ export class ChargeAttempts {
     switch (outcome.kind) {
       case 'charged': {
         crash('after-charge');
-        const payment = await claims.record(claim, outcome.stripeId, this.deps.eventLeaseMs);
-        log.info({ stripeId: outcome.stripeId, amount: claim.amount, currency: claim.currency }, 'payment recorded');
+        const { payment, cancelled } = await claims.record(claim, outcome.stripeId, this.deps.eventLeaseMs);
+        log.info({ stripeId: outcome.stripeId, amount: claim.amount, currency: claim.currency, orderCancelled: cancelled }, 'payment recorded');
         crash('after-record');
         this.deps.onPaid(payment);
-        return { kind: 'paid', payment };
+        return { kind: 'paid', payment, cancelled };
       }
       case 'declined':
       case 'rejected':

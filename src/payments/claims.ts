@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import { isDuplicateKey } from '../db-errors';
 import { Subjects } from '../events/contracts';
 import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
-import { LEASED_STATES, Payment, PaymentModel, PaymentState, step } from './payment-model';
+import { Payment, PaymentModel, PaymentState, step } from './payment-model';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -24,11 +24,8 @@ export class PaymentClaims {
     private readonly payments: PaymentModel,
     private readonly orders: OrderModel,
     private readonly leaseMs: number,
-    /**
-     * Told when a charge lands on an order that is cancelled: owes the refund and
-     * answers the payment as it now stands (or null when someone else owed it first).
-     */
-    private readonly onChargedCancelled: (payment: Payment) => Promise<Payment | null> = async () => null,
+    /** Told when a charge lands on an order that is cancelled: owes its refund. */
+    private readonly onChargedCancelled: (payment: Payment) => Promise<unknown> = async () => undefined,
   ) {}
 
   findByOrder(orderId: string): Promise<Payment | null> {
@@ -76,10 +73,10 @@ export class PaymentClaims {
       .lean<Payment>();
   }
 
-  /** Payments with a Stripe call (charge or refund) left by a crash or an unanswered call, oldest first. */
+  /** Claims left by a crash or an unanswered charge, oldest first. */
   expired(limit: number): Promise<Payment[]> {
     return this.payments
-      .find({ state: { $in: LEASED_STATES }, leaseUntil: { $lte: new Date() } })
+      .find({ state: PaymentState.Charging, leaseUntil: { $lte: new Date() } })
       .sort({ leaseUntil: 1 })
       .limit(limit)
       .lean<Payment[]>();
@@ -90,10 +87,10 @@ export class PaymentClaims {
    * one step. The recorder holds the event's lease for `eventLeaseMs` so it can
    * publish it at once; should it die first, the outbox sweep publishes it when
    * the lease ends. Then the order is marked complete; if it was cancelled
-   * meanwhile, the refund is owed (and the unpublished `payment:created` dropped).
-   * Answers the payment as it now stands: succeeded, or refunding.
+   * meanwhile, the `payment:created` not yet published is dropped (the recorder
+   * still holds its lease) and the refund is owed. `cancelled` says which.
    */
-  async record(claim: Payment, stripeId: string, eventLeaseMs: number): Promise<Payment> {
+  async record(claim: Payment, stripeId: string, eventLeaseMs: number): Promise<{ payment: Payment; cancelled: boolean }> {
     const recorded = await this.payments
       .findOneAndUpdate(
         { _id: claim._id, state: PaymentState.Charging },
@@ -119,10 +116,20 @@ export class PaymentClaims {
       { _id: claim.orderId, status: { $in: PAYABLE_STATUSES } },
       { $set: { status: OrderStatus.Complete } },
     );
-    if (marked.matchedCount > 0) return payment;
+    if (marked.matchedCount > 0) return { payment, cancelled: false };
     const order = await this.orders.findById(claim.orderId).lean();
-    if (order?.status !== OrderStatus.Cancelled) return payment;
-    return (await this.onChargedCancelled(payment)) ?? (await this.payments.findById(claim._id).lean<Payment>()) ?? payment;
+    if (order?.status !== OrderStatus.Cancelled) return { payment, cancelled: false };
+    const dropped =
+      recorded &&
+      (await this.payments
+        .findOneAndUpdate(
+          { _id: claim._id, state: PaymentState.Succeeded },
+          { $set: { eventsOwed: [], eventsDueAt: null }, $push: { history: step('payment:created dropped', 'order cancelled meanwhile') } },
+          { returnDocument: 'after' },
+        )
+        .lean<Payment>());
+    await this.onChargedCancelled(payment);
+    return { payment: dropped || payment, cancelled: true };
   }
 
   /** Nothing was charged: free the order for another card. */

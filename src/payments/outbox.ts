@@ -1,34 +1,56 @@
+import { Model, Types } from 'mongoose';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
 import { CrashSwitch } from './crash-points';
-import { Payment, PaymentModel, step } from './payment-model';
+import { HistoryStep, Payment, PaymentModel, step } from './payment-model';
+import { Refund, RefundModel } from './refund-model';
 
 export interface OutboxOptions {
-  /** How long one instance may hold an event while publishing it. */
+  /** How long one instance may hold a document's events while publishing them, in milliseconds. */
   leaseMs: number;
-  /** How long to wait before trying again after a failed publish. */
+  /** How long to wait before trying again after a failed publish, in milliseconds. */
   retryMs: number;
 }
 
+/** What a document that owes events keeps for the outbox (see payment-model.ts). */
+interface OwesEvents {
+  _id: Types.ObjectId;
+  eventsOwed: string[];
+  eventsDueAt: Date | null;
+  history: HistoryStep[];
+}
+
+/** One kind of document that owes events, and how to make each event from it. */
+interface EventSource<T extends OwesEvents> {
+  model: Model<T>;
+  eventFor(subject: string, doc: T): PaymentCreated | PaymentRefunded;
+}
+
 /**
- * Relays the events each payment owes (`payment:created`, `payment:refunded`), in
- * the order they were owed. The debt is written with the payment itself, so a
- * crash or a NATS outage delays an event but never loses it; consumers may see
- * one twice, never zero times. Each event carries a stable message id
- * (`<paymentId>:<subject>`) for brokers that drop duplicates.
+ * Relays the events payments and refunds owe (`payment:created` from a payment,
+ * `payment:refunded` from its refund). The debt is written with the document
+ * that owes it, in the same write as the step that owes it, so a crash or a NATS
+ * outage delays an event but never loses it; consumers may see one twice, never
+ * zero times. Each event carries a stable message id (`<paymentId>:<subject>`)
+ * for brokers that drop duplicates.
  */
 export class PaymentOutbox {
   private running?: Promise<void>;
   private readonly publishing = new Set<Promise<void>>();
+  private readonly payments: EventSource<Payment>;
+  private readonly refunds: EventSource<Refund>;
 
   constructor(
-    private readonly payments: PaymentModel,
+    models: { payments: PaymentModel; refunds: RefundModel },
     private readonly bus: EventBus,
     private readonly options: OutboxOptions,
     private readonly logger: Logger,
     private readonly crash: CrashSwitch,
-  ) {}
+  ) {
+    this.payments = { model: models.payments, eventFor: paymentCreated };
+    this.refunds = { model: models.refunds, eventFor: paymentRefunded };
+  }
 
   /** Publishes everything owed now; a call made while a pass runs joins that pass. */
   flush(): Promise<void> {
@@ -39,7 +61,7 @@ export class PaymentOutbox {
     return this.running;
   }
 
-  /** How long the recorder of a payment holds its event before the sweep may take it. */
+  /** How long the recorder of a payment or refund holds its event before the sweep may take it. */
   get leaseMs(): number {
     return this.options.leaseMs;
   }
@@ -48,12 +70,13 @@ export class PaymentOutbox {
    * Publishes the events of a payment this instance has just recorded (it holds
    * the lease): no search, one write per event. A failure leaves them to the sweep.
    */
-  publishRecorded(payment: Payment): Promise<void> {
-    const done = this.publish(payment)
-      .catch((err) => this.logger.warn({ err, paymentId: String(payment._id) }, 'event not published yet; the sweep will retry'))
-      .finally(() => this.publishing.delete(done));
-    this.publishing.add(done);
-    return done;
+  publishPayment(payment: Payment): Promise<void> {
+    return this.track(this.publish(this.payments, payment), String(payment._id));
+  }
+
+  /** The same for a refund this instance has just recorded. */
+  publishRefund(refund: Refund): Promise<void> {
+    return this.track(this.publish(this.refunds, refund), String(refund.paymentId));
   }
 
   /** Waits for the events being published and publishes everything else owed: for shutdown. */
@@ -62,67 +85,84 @@ export class PaymentOutbox {
     await this.flush();
   }
 
-  /** Payments that owe at least one event. */
-  backlog(): Promise<number> {
-    return this.payments.countDocuments({ eventsDueAt: { $gte: new Date(0) } });
+  /** Payments and refunds that owe at least one event. */
+  async backlog(): Promise<number> {
+    const owing = { eventsDueAt: { $gte: new Date(0) } };
+    const [payments, refunds] = await Promise.all([
+      this.payments.model.countDocuments(owing),
+      this.refunds.model.countDocuments(owing),
+    ]);
+    return payments + refunds;
+  }
+
+  private track(publishing: Promise<void>, paymentId: string): Promise<void> {
+    const done = publishing
+      .catch((err) => this.logger.warn({ err, paymentId }, 'event not published yet; the sweep will retry'))
+      .finally(() => this.publishing.delete(done));
+    this.publishing.add(done);
+    return done;
   }
 
   private async publishAll(): Promise<void> {
     try {
-      while (await this.publishNext());
+      while (await this.publishNext(this.payments));
+      while (await this.publishNext(this.refunds));
     } catch (err) {
       this.logger.warn({ err }, 'outbox relay paused; will retry');
     }
   }
 
-  private async publishNext(): Promise<boolean> {
+  private async publishNext<T extends OwesEvents>(source: EventSource<T>): Promise<boolean> {
     const now = Date.now();
-    const payment = await this.payments
+    const doc = await source.model
       .findOneAndUpdate(
         { eventsDueAt: { $lte: new Date(now) } },
         { $set: { eventsDueAt: new Date(now + this.options.leaseMs) } },
         { sort: { eventsDueAt: 1 }, returnDocument: 'after' },
       )
-      .lean<Payment>();
-    if (!payment) return false;
-    await this.publish(payment);
+      .lean<T>();
+    if (!doc) return false;
+    await this.publish(source, doc);
     return true;
   }
 
   /**
-   * Publishes, in order, the events a payment whose lease this instance holds
-   * owes, marking each published as it goes; clears the debt when none is left.
+   * Publishes, in order, the events a document whose lease this instance holds
+   * owes, marking each published as it goes, then clears the debt.
    */
-  private async publish(payment: Payment): Promise<void> {
-    for (const subject of payment.eventsOwed) {
-      const event = eventFor(subject, payment);
+  private async publish<T extends OwesEvents>(source: EventSource<T>, doc: T): Promise<void> {
+    const model = source.model as unknown as Model<OwesEvents>;
+    for (const subject of doc.eventsOwed) {
+      const event = source.eventFor(subject, doc);
       try {
-        await this.bus.publish(subject, event, { messageId: `${String(payment._id)}:${subject}` });
+        await this.bus.publish(subject, event, { messageId: `${event.id}:${subject}` });
       } catch (err) {
-        await this.payments.updateOne(
-          { _id: payment._id },
-          { $set: { eventsDueAt: new Date(Date.now() + this.options.retryMs) } },
-        );
+        await model.updateOne({ _id: doc._id }, { $set: { eventsDueAt: new Date(Date.now() + this.options.retryMs) } });
         throw err;
       }
       this.crash('after-publish');
-      await this.payments.updateOne({ _id: payment._id }, { $pull: { eventsOwed: subject }, $push: { history: step('published', subject) } });
+      await model.updateOne({ _id: doc._id }, { $pull: { eventsOwed: subject }, $push: { history: step('published', subject) } });
       this.logger.info({ subject, ...event }, 'event published');
     }
-    // Only if nothing was owed meanwhile (a refund owes payment:refunded with a lease of its own).
-    await this.payments.updateOne({ _id: payment._id, eventsOwed: { $size: 0 } }, { $set: { eventsDueAt: null } });
+    await model.updateOne({ _id: doc._id, eventsOwed: { $size: 0 } }, { $set: { eventsDueAt: null } });
   }
 }
 
-/** The event a payment owes under `subject`, from the payment as stored (see docs/CONTRACT.md for the shapes). */
-function eventFor(subject: string, payment: Payment): PaymentCreated | PaymentRefunded {
-  const base = { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId! };
-  switch (subject) {
-    case Subjects.PaymentCreated:
-      return { ...base, amount: payment.amount, currency: payment.currency };
-    case Subjects.PaymentRefunded:
-      return { ...base, refundId: payment.refund!.id!, amount: payment.refund!.amount, currency: payment.currency };
-    default:
-      throw new Error(`payment ${base.id} owes an unknown event ${subject}`);
-  }
+/** `payment:created` (docs/CONTRACT.md): the payment's id, its order, the charge and the amount in minor units. */
+function paymentCreated(subject: string, payment: Payment): PaymentCreated {
+  if (subject !== Subjects.PaymentCreated) throw new Error(`a payment owes an unknown event ${subject}`);
+  return { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId!, amount: payment.amount, currency: payment.currency };
+}
+
+/** `payment:refunded` (docs/CONTRACT.md, 2026-11-29): the payment's id, its order, the charge, the refund and its amount. */
+function paymentRefunded(subject: string, refund: Refund): PaymentRefunded {
+  if (subject !== Subjects.PaymentRefunded) throw new Error(`a refund owes an unknown event ${subject}`);
+  return {
+    id: String(refund.paymentId),
+    orderId: refund.orderId,
+    stripeId: refund.stripeId,
+    refundId: refund.refundId!,
+    amount: refund.amount,
+    currency: refund.currency,
+  };
 }

@@ -38,10 +38,11 @@ export class OrderPayments {
       if (claim) return answer(await this.attempts.run(claim));
     }
 
+    // Whatever was charged for a cancelled order is refunded (refunds.ts): it cannot be paid, nor paid again.
+    if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
     // The order has a payment already (the claim lost), or it cannot be paid.
     const existing = await this.claims.findByOrder(orderId);
     if (existing) return this.answerExisting(existing, token);
-    if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
     if (PAYABLE_STATUSES.includes(order.status)) throw new AppError(409, 'A payment for this order is in progress');
     throw new AppError(400, 'Order is already paid');
   }
@@ -56,7 +57,6 @@ export class OrderPayments {
       if (sameToken) return existing;
       throw new AppError(400, 'Order is already paid');
     }
-    if (existing.state !== PaymentState.Charging) throw cancelledAndRefunded();
     const takenOver = sameToken ? await this.claims.takeOver(existing._id) : null;
     if (!takenOver) throw new AppError(409, 'A payment for this order is in progress');
     return answer(await this.attempts.run(takenOver));
@@ -67,7 +67,7 @@ function answer(result: AttemptResult): Payment {
   switch (result.kind) {
     case 'paid':
       // Charged, but the order was cancelled meanwhile: the refund is owed already.
-      if (result.payment.state !== PaymentState.Succeeded) throw cancelledAndRefunded();
+      if (result.cancelled) throw new AppError(400, 'The order was cancelled while it was being paid; the charge is refunded');
       return result.payment;
     case 'declined':
       return fail(new AppError(402, result.message));
@@ -79,10 +79,6 @@ function answer(result: AttemptResult): Payment {
     case 'unknown':
       return fail(new AppError(502, 'The payment provider did not answer; the payment is not complete yet'));
   }
-}
-
-function cancelledAndRefunded(): AppError {
-  return new AppError(400, 'The order was cancelled; what was charged for it is refunded');
 }
 
 function fail(error: AppError): never {

@@ -4,55 +4,29 @@ import { Connection, Model, Schema, Types } from 'mongoose';
  * One document per order, created when a request claims the order and carried
  * through every step, so a crash at any point leaves a record to resume from:
  *
- *   charging      - claimed; the charge may or may not have reached Stripe. Whoever
- *                   holds `leaseUntil` may call Stripe with `idempotencyKey` and
- *                   `token` (kept only until the outcome is known: Stripe replays
- *                   an idempotent request only when its parameters are the same).
- *   succeeded     - charged (`stripeId`).
- *   refunding     - charged for an order that is cancelled: a refund of the whole
- *                   amount is owed (`refund`). Whoever holds `leaseUntil` may call
- *                   Stripe's Refunds API with `refund.idempotencyKey`.
- *   refunded      - Stripe refunded it (`refund.id`).
- *   refund_failed - Stripe refused the refund for good (already refunded, disputed):
- *                   `refund.failure` says why; an operator takes it from there.
+ *   charging  - claimed; the charge may or may not have reached Stripe. Whoever
+ *               holds `leaseUntil` may call Stripe with `idempotencyKey` and
+ *               `token` (kept only until the outcome is known: Stripe replays
+ *               an idempotent request only when its parameters are the same).
+ *   succeeded - charged (`stripeId`). A refund, if the order is cancelled, is a
+ *               document of its own (`refunds`, see refund-model.ts).
  *
  * A declined card deletes the claim, so the order can be paid with another card.
  *
  * The outbox lives in the same document: `eventsOwed` lists the subjects still to
- * publish, in order, and `eventsDueAt` says when the outbox may take them (it is
- * also the publisher's lease; null when nothing is owed).
+ * publish and `eventsDueAt` says when the outbox may take them (it is also the
+ * publisher's lease; null when nothing is owed).
+ *
+ * Only one writer at a time touches a payment: the holder of `leaseUntil` while
+ * it is charging, then the holder of `eventsDueAt`. (Per-document atomicity is
+ * MongoDB's; the FerretDB stand-in loses one of two concurrent updates of a
+ * document, so no design here may rely on two writers meeting in one document.)
  */
-export const PaymentState = {
-  Charging: 'charging',
-  Succeeded: 'succeeded',
-  Refunding: 'refunding',
-  Refunded: 'refunded',
-  RefundFailed: 'refund_failed',
-} as const;
+export const PaymentState = { Charging: 'charging', Succeeded: 'succeeded' } as const;
 export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
 
-/** States in which the holder of `leaseUntil` has a Stripe call to make. */
-export const LEASED_STATES: readonly PaymentState[] = [PaymentState.Charging, PaymentState.Refunding];
-
-export interface Refund {
-  /** Why the money is given back: the order was cancelled before or while it was charged. */
-  reason: 'order_cancelled';
-  /** Minor units: always the whole charged amount. */
-  amount: number;
-  /** Derived from the payment, so every retry of this refund is the same request to Stripe. */
-  idempotencyKey: string;
-  /** Calls to Stripe so far, the one in flight included. */
-  attempts: number;
-  owedAt: Date;
-  /** Stripe's refund id (`re_…`) once Stripe confirmed it. */
-  id?: string;
-  refundedAt?: Date;
-  /** Stripe's definite refusal: its error code and message. */
-  failure?: { code: string; message: string };
-}
-
-/** One step in a payment's life, for operators (`npm run payments -- show`). */
-export interface PaymentStep {
+/** One step in a payment's or a refund's life, for operators (`npm run payments -- show`). */
+export interface HistoryStep {
   at: Date;
   step: string;
   detail?: string;
@@ -73,27 +47,14 @@ export interface Payment {
   chargeAttempts: number;
   stripeId?: string;
   chargedAt?: Date;
-  refund?: Refund;
   eventsOwed: string[];
   eventsDueAt: Date | null;
-  history: PaymentStep[];
+  history: HistoryStep[];
   createdAt: Date;
   updatedAt: Date;
 }
 
-const refundSchema = new Schema<Refund>(
-  {
-    reason: { type: String, required: true },
-    amount: { type: Number, required: true },
-    idempotencyKey: { type: String, required: true },
-    attempts: { type: Number, required: true },
-    owedAt: { type: Date, required: true },
-    id: { type: String },
-    refundedAt: { type: Date },
-    failure: { type: { code: String, message: String }, default: undefined },
-  },
-  { _id: false },
-);
+export const historySchema = { type: [{ _id: false, at: Date, step: String, detail: String }], default: [] };
 
 const paymentSchema = new Schema<Payment>(
   {
@@ -109,10 +70,9 @@ const paymentSchema = new Schema<Payment>(
     chargeAttempts: { type: Number, required: true, default: 0 },
     stripeId: { type: String },
     chargedAt: { type: Date },
-    refund: { type: refundSchema, default: undefined },
     eventsOwed: { type: [String], default: [] },
     eventsDueAt: { type: Date, default: null },
-    history: { type: [{ _id: false, at: Date, step: String, detail: String }], default: [] },
+    history: historySchema,
   },
   { collection: 'payments', versionKey: false, timestamps: true },
 );
@@ -128,6 +88,6 @@ export function paymentModel(connection: Connection): PaymentModel {
 }
 
 /** A history entry for `$push`. */
-export function step(name: string, detail?: string): PaymentStep {
+export function step(name: string, detail?: string): HistoryStep {
   return detail === undefined ? { at: new Date(), step: name } : { at: new Date(), step: name, detail };
 }

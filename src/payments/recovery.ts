@@ -1,7 +1,6 @@
 import { Logger } from '../logger';
 import { ChargeAttempts } from './charge-attempt';
 import { PaymentClaims } from './claims';
-import { PaymentState } from './payment-model';
 import { PaymentRefunds } from './refunds';
 
 const BATCH = 20;
@@ -19,17 +18,15 @@ export class PaymentRecovery {
     private readonly logger: Logger,
   ) {}
 
-  /** Resolves every expired charge or refund once. */
+  /** Resolves every expired charge and refund once. */
   async run(): Promise<void> {
-    const expired = await this.claims.expired(BATCH);
-    for (const stale of expired) {
-      if (stale.state === PaymentState.Refunding) {
-        const payment = await this.refunds.takeOver(stale._id);
-        if (!payment) continue; // another instance took it
-        const result = await this.refunds.run(payment);
-        this.logger.info({ orderId: payment.orderId, attempt: payment.refund?.attempts, result: result.kind }, 'recovered a refund');
-        continue;
-      }
+    for (const stale of await this.refunds.expired(BATCH)) {
+      const refund = await this.refunds.takeOver(stale._id);
+      if (!refund) continue; // another instance took it
+      const result = await this.refunds.run(refund);
+      this.logger.info({ orderId: refund.orderId, attempt: refund.attempts, result: result.kind }, 'recovered a refund');
+    }
+    for (const stale of await this.claims.expired(BATCH)) {
       const claim = await this.claims.takeOver(stale._id);
       if (!claim) continue; // another instance or a client retry took it
       const result = await this.attempts.run(claim);

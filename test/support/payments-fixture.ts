@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { orderModel, OrderModel } from '../../src/orders/order-model';
 import { paymentModel, PaymentModel } from '../../src/payments/payment-model';
+import { refundModel, RefundModel } from '../../src/payments/refund-model';
 import { Service, ServiceOptions } from '../../src/service';
 import { eventually } from './eventually';
 import { FakeStripe } from './fake-stripe';
@@ -21,6 +22,7 @@ export class PaymentsFixture {
   service!: Service;
   orderModel!: OrderModel;
   paymentModel!: PaymentModel;
+  refundModel!: RefundModel;
   readonly logs = new LogCapture();
   readonly database = unique('payments');
   readonly queueGroup = unique('payments-service');
@@ -50,6 +52,7 @@ export class PaymentsFixture {
     this.service = await startTestService(config, { queueGroup: this.queueGroup, logger: this.logs.logger, ...this.serviceOptions });
     this.orderModel = orderModel(this.service.connection);
     this.paymentModel = paymentModel(this.service.connection);
+    this.refundModel = refundModel(this.service.connection);
   }
 
   async stop(): Promise<void> {
@@ -78,5 +81,9 @@ export class PaymentsFixture {
 
   payments(orderId: string) {
     return this.paymentModel.find({ orderId }).lean();
+  }
+
+  refunds(orderId: string) {
+    return this.refundModel.find({ orderId }).lean();
   }
 }
