@@ -3,6 +3,8 @@ import { CRASH_POINTS, CrashPoint } from './payments/crash-points';
 
 export interface Config {
   port: number;
+  /** The address to listen on; every interface when unset (a container). */
+  host?: string;
   jwtKey: string;
   mongoUri: string;
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
@@ -44,6 +46,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port: optional('PORT', integerIn(0, 65535), 3000),
+    host: optional<string | undefined>('HOST', hostAddress, undefined),
     // Secrets are taken as given: the auth service signs with the exact value.
     jwtKey: required('JWT_KEY', secret, { trim: false }),
     mongoUri: required('MONGO_URI', mongoUri),
@@ -80,6 +83,11 @@ function integerIn(min: number, max: number) {
     }
     return value;
   };
+}
+
+function hostAddress(raw: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new Error('must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)');
+  return raw;
 }
 
 function secret(raw: string): string {

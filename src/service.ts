@@ -100,8 +100,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     nats: bus.ready,
   });
   const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics });
-  const server = await listen(app, config.port);
-  const port = (server.address() as AddressInfo).port;
+  const server = await listen(app, config.port, config.host);
+  const { port, address: host } = server.address() as AddressInfo;
 
   let sweeping: Promise<void> | undefined;
   const sweep = () => {
@@ -118,7 +118,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const timer = setInterval(sweep, options.sweepIntervalMs ?? 2_000);
   timer.unref();
 
-  logger.info({ port }, 'payments service started');
+  logger.info({ host, port }, 'payments service started');
 
   return {
     server,
@@ -153,8 +153,9 @@ async function answers(check: () => Promise<unknown>, timeoutMs: number): Promis
   return ok;
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, (err?: Error) => (err ? reject(err) : resolve(server)));
+    const done = (err?: Error) => (err ? reject(err) : resolve(server));
+    const server = host ? app.listen(port, host, done) : app.listen(port, done);
   });
 }

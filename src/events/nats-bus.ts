@@ -127,7 +127,8 @@ export class NatsStreamingBus implements EventBus {
       stan.on('close', () => this.lost(stan, new Error('connection closed')));
       stan.on('disconnect', () => {
         if (this.stan === stan) this.linked = false;
-        this.logger.warn('disconnected from NATS, reconnecting');
+        // Closing disconnects too: nothing to warn about.
+        if (!this.closing) this.logger.warn('disconnected from NATS, reconnecting');
       });
       stan.on('reconnect', () => {
         if (this.stan === stan) this.linked = true;
