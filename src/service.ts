@@ -32,6 +32,8 @@ export interface ServiceOptions {
   chargeRetryBaseMs?: number;
   natsPingIntervalMs?: number;
   natsMaxPingsOut?: number;
+  /** The attempt limit's sliding window (a minute). */
+  attemptWindowMs?: number;
 }
 
 export interface Service {
@@ -50,7 +52,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
-  const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute);
+  const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute, options.attemptWindowMs);
   await Promise.all([orders.createIndexes(), payments.createIndexes(), attemptLimit.createIndexes()]);
 
   // The backlog gauge reads the outbox when scraped, by which time it exists.
