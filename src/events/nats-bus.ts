@@ -1,6 +1,7 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
 import { Logger } from '../logger';
 import { EventBus, EventHandler, MalformedEvent, PublishOptions, RetryLater } from './bus';
+import { inEventContext } from './event-log-context';
 
 export interface NatsBusOptions {
   url: string;
@@ -192,7 +193,8 @@ export class NatsStreamingBus implements EventBus {
     subscription.on('error', failed);
     subscription.on('timeout', failed);
     subscription.on('message', (message: Message) => {
-      const done = this.deliver(message, handler).finally(() => this.inFlight.delete(done));
+      const handled = inEventContext(subject, message.getData(), () => this.deliver(message, handler));
+      const done = handled.finally(() => this.inFlight.delete(done));
       this.inFlight.add(done);
     });
   }

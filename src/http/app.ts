@@ -21,7 +21,7 @@ export function createApp({ jwtKey, payments, logger, readiness, metrics }: AppD
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
-  app.use(requestLog(logger, metrics));
+  app.use(requestLog(logger, metrics, ['/api/payments']));
   app.use(healthRouter(readiness, metrics.registry));
   app.use(express.json({ limit: '10kb' }));
   // The auth service writes the cookie; this service only reads it.
