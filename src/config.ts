@@ -9,6 +9,8 @@ export interface Config {
   mongoUri: string;
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
   stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
+  /** The longest a request waits for an answer, and a database operation for the database. */
+  requestTimeoutMs: number;
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
@@ -62,6 +64,7 @@ export function loadConfig(env: Env = process.env): Config {
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
     },
+    requestTimeoutMs: optional('REQUEST_TIMEOUT_MS', integerIn(100, 120_000), 5_000),
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
     logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
     testCrashAt: optional<CrashPoint | undefined>('PAYMENTS_TEST_CRASH_AT', oneOf(CRASH_POINTS), undefined),

@@ -48,7 +48,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   const connection = await mongoose
     // No buffering: while the database is away, requests fail fast with 503 and events stay unacked.
-    .createConnection(config.mongoUri, { serverSelectionTimeoutMS: 5_000, bufferCommands: false })
+    // timeoutMS bounds every operation, also on a connection that is open but no longer answers.
+    .createConnection(config.mongoUri, {
+      serverSelectionTimeoutMS: Math.min(5_000, config.requestTimeoutMs),
+      timeoutMS: config.requestTimeoutMs,
+      bufferCommands: false,
+    })
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
@@ -101,7 +106,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
     nats: bus.ready,
   });
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics });
+  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics, deadlineMs: config.requestTimeoutMs });
   const server = await listen(app, config.port, config.host);
   const { port, address: host } = server.address() as AddressInfo;
 

@@ -26,6 +26,8 @@ export function paymentsRouter(payments: OrderPayments, jwtKey: string): Router 
       const user = res.locals.user as CurrentUser;
       addLogContext({ orderId: orderId.toLowerCase() });
       const payment = await payments.pay({ userId: user.id, orderId: orderId.toLowerCase(), token });
+      // Past the deadline the client has its 503; resending the same token gets this payment.
+      if (res.headersSent) return;
       res.status(201).json(present(payment));
     },
   );
