@@ -6,8 +6,8 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
- * The database cannot be reached or did not answer within its deadline (timeoutMS):
- * a retry may succeed.
+ * The database cannot be reached or did not answer within its deadline (a socket
+ * timeout is a MongoNetworkError): a retry may succeed.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   return (

@@ -48,10 +48,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   const connection = await mongoose
     // No buffering: while the database is away, requests fail fast with 503 and events stay unacked.
-    // timeoutMS bounds every operation, also on a connection that is open but no longer answers.
+    // socketTimeoutMS bounds every operation, also on a connection that is open but no longer
+    // answers (the driver 7 that mongoose 9 ships ignores timeoutMS).
     .createConnection(config.mongoUri, {
       serverSelectionTimeoutMS: Math.min(5_000, config.requestTimeoutMs),
-      timeoutMS: config.requestTimeoutMs,
+      socketTimeoutMS: config.requestTimeoutMs,
+      connectTimeoutMS: config.requestTimeoutMs,
       bufferCommands: false,
     })
     .asPromise();
