@@ -21,9 +21,12 @@ process.on('exit', () => {
   for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh folder under the system's temporary directory, never the local stack's data. */
+/**
+ * A fresh folder under the system's temporary directory (or the test run's own,
+ * PAYMENTS_SCRATCH_DIR, which the run removes at its end), never the local stack's data.
+ */
 function scratchDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(process.env.PAYMENTS_SCRATCH_DIR || os.tmpdir(), prefix));
   scratchDirs.add(dir);
   return dir;
 }

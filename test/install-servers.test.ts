@@ -27,7 +27,9 @@ describe('building the Go servers only when they are needed', () => {
   test('when a needed server is missing and Go is not installed, then it fails naming the Go version to install', () => {
     const run = spawnSync(process.execPath, ['-e', `
       const versions = require(${JSON.stringify(path.join(__dirname, '..', 'scripts', 'server-versions.js'))});
-      versions.binDir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'payments-bin-'));
+      const fs = require('node:fs');
+      versions.binDir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'payments-bin-'));
+      process.on('exit', () => fs.rmSync(versions.binDir, { recursive: true, force: true }));
       require(${JSON.stringify(script)});
     `], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
     expect(run.status).toBe(1);

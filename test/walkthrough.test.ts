@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../scripts/servers';
+import { freePort, startFerretDB, startNatsStreaming } from '../scripts/servers';
 import { eventually } from './support/eventually';
 
 const root = path.join(__dirname, '..');
@@ -124,6 +124,23 @@ describe('dev:stack on a port already taken', () => {
       expect(readdirSync(dataDir)).toEqual([]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('where the tests keep their servers\' data', () => {
+  test('when a test starts FerretDB or a file-store NATS Streaming, then its data is in the run\'s scratch folder, removed at the end, not in .servers/data', async () => {
+    const scratch = process.env.PAYMENTS_SCRATCH_DIR;
+    expect(scratch).toBeTruthy();
+    const ferret = await startFerretDB();
+    const nats = await startNatsStreaming({ store: 'file' });
+    try {
+      for (const dir of [ferret.dir, nats.dir!]) {
+        expect(path.dirname(dir)).toBe(scratch);
+        expect(path.relative(localData, dir).startsWith('..')).toBe(true);
+      }
+    } finally {
+      await Promise.all([ferret.stop(), nats.stop()]);
     }
   });
 });
