@@ -87,6 +87,12 @@ describe('the README walk-through on the local stack', () => {
       const all = cli(['watch', '--all', '--seconds', '2']).stdout.trim().split('\n');
       expect(all.map((line) => JSON.parse(line.replace(/^payment:created /, '')).id)).toEqual(payments.map((p) => p.id));
       expect(readFileSync(path.join(dataDir, 'stack.env'), 'utf8')).toContain(`PAYMENTS_URL='http://127.0.0.1:${port}'`);
+      // Ctrl-C reaches the service, not its servers: they run in process groups of their own and outlive it.
+      const servers = spawnSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' }).stdout.split('\n')
+        .filter((line) => line.includes(dataDir) && /ferretdb|nats-streaming-server/.test(line))
+        .map((line) => line.trim().split(/\s+/).map(Number).slice(0, 2));
+      expect(servers).toHaveLength(2);
+      for (const [pid, pgid] of servers) expect({ pid, pgid }).toEqual({ pid, pgid: pid });
     } catch (err) {
       process.stdout.write(`dev:stack output:\n${output}\n`);
       throw err;
