@@ -2,65 +2,107 @@
 'use strict';
 /**
  * The service with everything it needs, on this machine, with no configuration:
- * FerretDB and NATS Streaming (data kept in .servers/data), stripe-mock standing in
- * for Stripe unless STRIPE_KEY is set, and the compiled service on PORT (3000).
- * Prints a session cookie for a sample user so the API can be tried with curl.
+ * FerretDB and NATS Streaming (data kept in DEV_STACK_DIR, default .servers/data),
+ * stripe-mock standing in for Stripe unless STRIPE_KEY is set, and the compiled
+ * service on HOST:PORT (127.0.0.1:3000). MONGO_URI, NATS_URL or STRIPE_MOCK_URL
+ * use servers that already run instead of starting them.
+ * Writes the URLs and a session cookie for a sample user to <DEV_STACK_DIR>/stack.env.
  */
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const jwt = require('jsonwebtoken');
 const { startFerretDB, startNatsStreaming, startStripeMock } = require('./servers');
 
 const root = path.join(__dirname, '..');
-const dataDir = path.join(root, '.servers', 'data');
+const dataDir = path.resolve(root, process.env.DEV_STACK_DIR || path.join('.servers', 'data'));
+
+/** Fails before anything starts when the service's address is taken, naming the variable to change. */
+function checkFree(host, port) {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is already in use (another dev:stack?); choose a free one with PORT, e.g. PORT=3100 npm run dev:stack`)
+          : err,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(resolve));
+  });
+}
 
 async function main() {
-  fs.mkdirSync(path.join(dataDir, 'ferretdb'), { recursive: true });
-  fs.mkdirSync(path.join(dataDir, 'nats'), { recursive: true });
-  const ferret = await startFerretDB({ dir: path.join(dataDir, 'ferretdb'), logFile: path.join(dataDir, 'ferretdb.log') });
-  const nats = await startNatsStreaming({ store: 'file', dir: path.join(dataDir, 'nats'), logFile: path.join(dataDir, 'nats.log') });
-  const stripeMock = process.env.STRIPE_KEY ? undefined : await startStripeMock();
+  const host = process.env.HOST || '127.0.0.1';
+  const port = process.env.PORT || '3000';
+  await checkFree(host, Number(port));
+  fs.mkdirSync(dataDir, { recursive: true });
 
+  // Own process groups: Ctrl-C reaches the service, which drains and closes while its servers still run.
+  const detached = true;
+  const ferret = process.env.MONGO_URI
+    ? undefined
+    : await startFerretDB({ dir: mkdir(path.join(dataDir, 'ferretdb')), logFile: path.join(dataDir, 'ferretdb.log'), detached });
+  const nats = process.env.NATS_URL
+    ? undefined
+    : await startNatsStreaming({ store: 'file', dir: mkdir(path.join(dataDir, 'nats')), logFile: path.join(dataDir, 'nats.log'), detached });
+  const stripeMock = process.env.STRIPE_KEY || process.env.STRIPE_MOCK_URL ? undefined : await startStripeMock({ detached });
+  const stripeUrl = stripeMock?.url ?? process.env.STRIPE_MOCK_URL;
+
+  const natsUrl = nats?.url ?? process.env.NATS_URL;
+  const natsClusterId = nats ? 'ticketing' : process.env.NATS_CLUSTER_ID || 'ticketing';
   const env = {
     ...process.env,
-    PORT: process.env.PORT ?? '3000',
-    JWT_KEY: process.env.JWT_KEY ?? 'local-dev-jwt-key',
-    MONGO_URI: `${ferret.uri}/payments`,
-    NATS_URL: nats.url,
-    NATS_CLUSTER_ID: 'ticketing',
+    HOST: host,
+    PORT: port,
+    // A fresh key each start unless one is given: a cookie signed with a published key is no secret.
+    JWT_KEY: process.env.JWT_KEY ?? crypto.randomBytes(32).toString('hex'),
+    MONGO_URI: ferret ? `${ferret.uri}/payments` : process.env.MONGO_URI,
+    NATS_URL: natsUrl,
+    NATS_CLUSTER_ID: natsClusterId,
     NATS_CLIENT_ID: process.env.NATS_CLIENT_ID ?? `payments-local-${process.pid}`,
     STRIPE_KEY: process.env.STRIPE_KEY ?? 'sk_test_localstandin',
-    ...(stripeMock ? { STRIPE_API_URL: stripeMock.url } : {}),
+    ...(stripeUrl ? { STRIPE_API_URL: stripeUrl } : {}),
   };
   const userId = 'local-user-1';
   const token = jwt.sign({ id: userId, email: 'local@example.com' }, env.JWT_KEY, { algorithm: 'HS256' });
   const cookie = `session=${Buffer.from(JSON.stringify({ jwt: token })).toString('base64')}`;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const stackEnv = path.join(dataDir, 'stack.env');
   fs.writeFileSync(
-    path.join(dataDir, 'stack.env'),
-    Object.entries({ NATS_URL: nats.url, NATS_CLUSTER_ID: 'ticketing', PAYMENTS_URL: `http://127.0.0.1:${env.PORT}`, USER_ID: userId, COOKIE: cookie })
+    stackEnv,
+    Object.entries({ NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: `http://${urlHost}:${port}`, USER_ID: userId, COOKIE: cookie })
       .map(([key, value]) => `${key}='${value}'`)
       .join('\n') + '\n',
+    { mode: 0o600 },
   );
 
-  console.log(`dev-stack: FerretDB      ${ferret.uri}`);
-  console.log(`dev-stack: NATS          ${nats.url} (cluster ticketing)`);
-  console.log(`dev-stack: Stripe        ${stripeMock ? `stripe-mock at ${stripeMock.url}` : 'api.stripe.com with your STRIPE_KEY'}`);
-  console.log(`dev-stack: payments      http://127.0.0.1:${env.PORT}`);
-  console.log(`dev-stack: sample user   ${userId}; its cookie and the URLs are in .servers/data/stack.env`);
+  console.log(`dev-stack: MongoDB       ${ferret ? `FerretDB at ${ferret.uri}` : 'MONGO_URI'}`);
+  console.log(`dev-stack: NATS          ${natsUrl} (cluster ${natsClusterId})`);
+  console.log(`dev-stack: Stripe        ${stripeUrl ? `stand-in at ${stripeUrl}` : 'api.stripe.com with your STRIPE_KEY'}`);
+  console.log(`dev-stack: payments      http://${urlHost}:${port}${host === '127.0.0.1' ? '' : ` (listening on ${host})`}`);
+  console.log(`dev-stack: sample user   ${userId}; its cookie and the URLs are in ${path.relative(process.cwd(), stackEnv) || stackEnv}`);
 
   const service = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], { env, stdio: 'inherit' });
   const stopAll = async () => {
-    await Promise.all([ferret.stop(), nats.stop(), stripeMock?.stop()]);
+    await Promise.all([ferret?.stop(), nats?.stop(), stripeMock?.stop()]);
   };
   // Ctrl-C in a terminal reaches the service too (same process group): only wait for it.
-  // A SIGTERM is for this script alone: pass it on.
+  // A SIGTERM or SIGHUP is for this script alone: pass it on.
   process.on('SIGINT', () => {});
   process.once('SIGTERM', () => service.kill('SIGTERM'));
+  process.once('SIGHUP', () => service.kill('SIGTERM'));
   service.on('exit', async (code) => {
     await stopAll();
     process.exit(code ?? 0);
   });
+}
+
+function mkdir(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 main().catch((err) => {

@@ -4,6 +4,9 @@
  * Builds the servers the tests and the local stack run (FerretDB, NATS Streaming,
  * stripe-mock) from the Go module proxy into .servers/bin. Each is built once per
  * pinned version; a stamp file beside the binary records which.
+ * `--needed` (the local stack) skips the servers the environment points elsewhere
+ * (MONGO_URI, NATS_URL, STRIPE_MOCK_URL). `--for-tests` skips them too, except
+ * those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming).
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -12,18 +15,30 @@ const { binDir, servers } = require('./server-versions');
 
 const root = path.join(__dirname, '..');
 
+/** The variable that makes each server unnecessary when set. */
+const REPLACED_BY = { ferretdb: 'MONGO_URI', 'nats-streaming-server': 'NATS_URL', 'stripe-mock': 'STRIPE_MOCK_URL' };
+
 function main() {
+  const forTests = process.argv.includes('--for-tests');
+  const onlyNeeded = forTests || process.argv.includes('--needed');
+  const wanted = Object.entries(servers).filter(([name, spec]) => {
+    const variable = REPLACED_BY[name];
+    if (!onlyNeeded || !process.env[variable] || (forTests && spec.stoppedByTests)) return true;
+    console.log(`install-servers: ${name} not needed (${variable} is set)`);
+    return false;
+  });
+  const missing = wanted.filter(([name, spec]) => !(fs.existsSync(path.join(binDir, name)) && readOr(`${path.join(binDir, name)}.version`) === spec.version));
+  if (missing.length === 0) return;
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch {
-    console.error('install-servers: Go is required to build the test servers (go not found on PATH)');
+    console.error(`install-servers: Go 1.24 or later is required to build ${missing.map(([name]) => name).join(', ')} (go not found on PATH)`);
     process.exit(1);
   }
   fs.mkdirSync(binDir, { recursive: true });
-  for (const [name, spec] of Object.entries(servers)) {
+  for (const [name, spec] of missing) {
     const binary = path.join(binDir, name);
     const stamp = `${binary}.version`;
-    if (fs.existsSync(binary) && readOr(stamp) === spec.version) continue;
     const started = Date.now();
     console.log(`install-servers: building ${name} ${spec.version} ...`);
     const env = { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false' };

@@ -4,8 +4,11 @@
  * Plays the orders service against a running stack (see `npm run dev:stack`):
  *   orders-cli create --user <userId> --price <19.99>   publishes order:created, prints the order id
  *   orders-cli cancel --id <orderId> [--version 1]      publishes order:cancelled
- *   orders-cli watch [--seconds N]                      prints every payment:created as it arrives
- * NATS_URL and NATS_CLUSTER_ID come from the environment or .servers/data/stack.env.
+ *   orders-cli watch [--seconds N] [--order <id>] [--all]
+ *     prints payment:created and payment:refunded as they arrive: only events published from now on, the
+ *     order's own events since the channel began with --order, every event ever kept with --all
+ * NATS_URL and NATS_CLUSTER_ID come from the environment or the stack's stack.env
+ * (in DEV_STACK_DIR, default .servers/data).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -13,7 +16,7 @@ const crypto = require('node:crypto');
 const { connect } = require('node-nats-streaming');
 
 function stackEnv() {
-  const file = path.join(__dirname, '..', '.servers', 'data', 'stack.env');
+  const file = path.resolve(path.join(__dirname, '..'), process.env.DEV_STACK_DIR || path.join('.servers', 'data'), 'stack.env');
   if (!fs.existsSync(file)) return {};
   return Object.fromEntries(
     fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
@@ -23,10 +26,23 @@ function stackEnv() {
   );
 }
 
+const FLAGS = new Set(['all']);
+
 function args(argv) {
   const options = {};
-  for (let i = 0; i < argv.length; i += 2) options[argv[i].replace(/^--/, '')] = argv[i + 1];
+  for (let i = 0; i < argv.length; i += 1) {
+    const name = argv[i].replace(/^--/, '');
+    options[name] = FLAGS.has(name) ? true : argv[++i];
+  }
   return options;
+}
+
+function parseOrderId(data) {
+  try {
+    return JSON.parse(data).orderId;
+  } catch {
+    return undefined;
+  }
 }
 
 const objectId = () => crypto.randomBytes(12).toString('hex');
@@ -66,13 +82,21 @@ async function main() {
       break;
     }
     case 'watch': {
-      const subscription = stan.subscribe('payment:created', stan.subscriptionOptions().setDeliverAllAvailable());
-      subscription.on('message', (message) => console.log(`payment:created ${message.getData()}`));
+      // By default only what is published from now on: a second walk-through is not buried under the first.
+      const from = stan.subscriptionOptions();
+      if (options.all || options.order) from.setDeliverAllAvailable();
+      for (const subject of ['payment:created', 'payment:refunded']) {
+        stan.subscribe(subject, from).on('message', (message) => {
+          const data = String(message.getData());
+          if (options.order && parseOrderId(data) !== options.order) return;
+          console.log(`${subject} ${data}`);
+        });
+      }
       await new Promise((resolve) => setTimeout(resolve, Number(options.seconds ?? '3600') * 1000));
       break;
     }
     default:
-      throw new Error('usage: orders-cli create|cancel|watch [options]');
+      throw new Error('usage: orders-cli create|cancel|watch [options] (see the top of scripts/orders-cli.js)');
   }
   stan.close();
 }

@@ -13,10 +13,23 @@ const { binDir } = require('./server-versions');
 
 const HOST = '127.0.0.1';
 const children = new Set();
+/** Temporary data folders this process made: removed when it exits, so no test leaves data behind. */
+const scratchDirs = new Set();
 
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
+  for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A fresh folder under the system's temporary directory (or the test run's own,
+ * PAYMENTS_SCRATCH_DIR, which the run removes at its end), never the local stack's data.
+ */
+function scratchDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(process.env.PAYMENTS_SCRATCH_DIR || os.tmpdir(), prefix));
+  scratchDirs.add(dir);
+  return dir;
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -38,11 +51,14 @@ function binary(name) {
   return file;
 }
 
-/** Spawns a server; `ready(output)` tells from its output (or by probing) that it answers. */
-async function launch(name, args, { ready, timeoutMs = 30_000, logFile }) {
+/**
+ * Spawns a server; `ready(output)` tells from its output (or by probing) that it answers.
+ * `detached` puts it in a process group of its own, out of reach of a terminal's Ctrl-C.
+ */
+async function launch(name, args, { ready, timeoutMs = 30_000, logFile, detached = false }) {
   // stripe-mock also listens on $PORT when it is set: keep the service's PORT away from it.
   const { PORT: _servicePort, ...env } = process.env;
-  const child = spawn(binary(name), args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(binary(name), args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached });
   children.add(child);
   let output = '';
   const log = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;
@@ -96,13 +112,17 @@ function canConnect(port) {
   });
 }
 
-/** FerretDB with its SQLite backend; data in `dir` (a fresh temporary folder when omitted). */
-async function startFerretDB({ port, dir, logFile } = {}) {
+/**
+ * FerretDB with its SQLite backend; data in `dir`, or in a fresh temporary folder
+ * (removed when this process exits) when omitted.
+ */
+async function startFerretDB({ port, dir, logFile, detached } = {}) {
   port = port ?? (await freePort());
-  dir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'payments-ferretdb-'));
+  dir = dir ?? scratchDir('payments-ferretdb-');
   const server = await launch('ferretdb', ['-listen-addr', `${HOST}:${port}`, '-sqlite-dir', dir], {
     ready: () => canConnect(port),
     logFile,
+    detached,
   });
   return { ...server, port, dir, uri: `mongodb://${HOST}:${port}` };
 }
@@ -111,28 +131,30 @@ async function startFerretDB({ port, dir, logFile } = {}) {
  * nats-streaming-server, cluster `ticketing`. `store: 'file'` keeps channels,
  * clients and subscriptions across restarts in `dir`.
  */
-async function startNatsStreaming({ port, store = 'memory', dir, clusterId = 'ticketing', logFile } = {}) {
+async function startNatsStreaming({ port, store = 'memory', dir, clusterId = 'ticketing', logFile, detached } = {}) {
   port = port ?? (await freePort());
   const args = ['-cid', clusterId, '-a', HOST, '-p', String(port), '-hbi', '1s', '-hbt', '1s', '-hbf', '2'];
   if (store === 'file') {
-    dir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'payments-nats-'));
+    dir = dir ?? scratchDir('payments-nats-');
     args.push('-st', 'FILE', '--dir', dir);
   }
   const server = await launch('nats-streaming-server', args, {
     ready: (output) => output.includes('Streaming Server is ready'),
     logFile,
+    detached,
   });
   return { ...server, port, dir, store, clusterId, url: `nats://${HOST}:${port}` };
 }
 
 /** Stripe's official mock: validates every request against Stripe's OpenAPI description. */
-async function startStripeMock({ port, logFile } = {}) {
+async function startStripeMock({ port, logFile, detached } = {}) {
   port = port ?? (await freePort());
   // Without an HTTPS address it also takes the fixed port 12112, which parallel runs would share.
   const httpsPort = await freePort();
   const server = await launch('stripe-mock', ['-http-addr', `${HOST}:${port}`, '-https-addr', `${HOST}:${httpsPort}`], {
     ready: () => canConnect(port),
     logFile,
+    detached,
   });
   return { ...server, port, url: `http://${HOST}:${port}` };
 }

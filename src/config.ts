@@ -4,12 +4,16 @@ import { currencyRules } from './payments/money';
 
 export interface Config {
   port: number;
+  /** The address to listen on; every interface when unset (a container). */
+  host?: string;
   jwtKey: string;
   mongoUri: string;
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
   /** Times an event is tried (its delivery, then retries from the dead-letter store) before it is parked. */
   eventMaxDeliveries: number;
   stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
+  /** The longest a request waits for an answer, and a database operation for the database. */
+  requestTimeoutMs: number;
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
@@ -47,6 +51,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port: optional('PORT', integerIn(0, 65535), 3000),
+    host: optional<string | undefined>('HOST', hostAddress, undefined),
     // Secrets are taken as given: the auth service signs with the exact value.
     jwtKey: required('JWT_KEY', secret, { trim: false }),
     mongoUri: required('MONGO_URI', mongoUri),
@@ -63,6 +68,7 @@ export function loadConfig(env: Env = process.env): Config {
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
     },
+    requestTimeoutMs: optional('REQUEST_TIMEOUT_MS', integerIn(100, 120_000), 5_000),
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
     logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
     testCrashAt: optional<CrashPoint | undefined>('PAYMENTS_TEST_CRASH_AT', oneOf(CRASH_POINTS), undefined),
@@ -84,6 +90,11 @@ function integerIn(min: number, max: number) {
     }
     return value;
   };
+}
+
+function hostAddress(raw: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new Error('must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)');
+  return raw;
 }
 
 function secret(raw: string): string {

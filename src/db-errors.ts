@@ -5,12 +5,16 @@ export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === 11000;
 }
 
-/** The database cannot be reached: nothing was done, and a retry may succeed. */
+/**
+ * The database cannot be reached or did not answer within its deadline (a socket
+ * timeout is a MongoNetworkError): a retry may succeed.
+ */
 export function isDatabaseUnavailable(err: unknown): boolean {
   return (
     err instanceof mongoose.mongo.MongoNetworkError ||
     err instanceof mongoose.mongo.MongoServerSelectionError ||
     err instanceof mongoose.mongo.MongoNotConnectedError ||
+    err instanceof mongoose.mongo.MongoOperationTimeoutError ||
     err instanceof mongoose.Error.MongooseServerSelectionError
   );
 }

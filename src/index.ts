@@ -44,6 +44,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`payments: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const hint = (err as { code?: unknown })?.code === 'EADDRINUSE' ? ' (another process has this port: set PORT to a free one)' : '';
+  process.stderr.write(`payments: failed to start: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
   process.exit(1);
 });

@@ -1,6 +1,27 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { Logger } from 'pino';
 
 export type { Logger };
+
+/** What every log line caused by one request or one event carries: requestId, orderId, userId, subject… */
+export type LogContext = Record<string, string | number | boolean | undefined>;
+
+const context = new AsyncLocalStorage<LogContext>();
+
+/**
+ * Runs `fn` so that every line it logs, however deep and however much later, carries
+ * `fields` (and those of the context around it). `fields` itself becomes the context:
+ * the caller sees what addLogContext adds to it.
+ */
+export function withLogContext<T>(fields: LogContext, fn: () => T): T {
+  return context.run(Object.assign(fields, { ...context.getStore(), ...fields }), fn);
+}
+
+/** Adds fields to the current request's or event's context (e.g. the order id once the body is read). */
+export function addLogContext(fields: LogContext): void {
+  const store = context.getStore();
+  if (store) Object.assign(store, fields);
+}
 
 /**
  * Structured JSON logs. Card tokens, cookies, JWTs and keys are never passed to
@@ -11,6 +32,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'payments' },
+      // The context's fields, except those a child logger already binds (no key twice on a line).
+      mixin(_fields, _level, logger) {
+        const store = context.getStore();
+        if (!store) return {};
+        const bound = logger.bindings();
+        return Object.fromEntries(Object.entries(store).filter(([key, value]) => value !== undefined && !(key in bound)));
+      },
       redact: {
         paths: [
           'token',
@@ -27,6 +55,14 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.stripeKey',
           'jwtKey',
           '*.jwtKey',
+          'clientSecret',
+          '*.clientSecret',
+          'key',
+          '*.key',
+          'secret',
+          '*.secret',
+          'password',
+          '*.password',
         ],
         censor: '[redacted]',
       },

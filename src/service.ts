@@ -38,6 +38,8 @@ export interface ServiceOptions {
   eventRetryBaseMs?: number;
   natsPingIntervalMs?: number;
   natsMaxPingsOut?: number;
+  /** The attempt limit's sliding window (a minute). */
+  attemptWindowMs?: number;
 }
 
 export interface Service {
@@ -52,12 +54,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   const connection = await mongoose
     // No buffering: while the database is away, requests fail fast with 503 and events stay unacked.
-    .createConnection(config.mongoUri, { serverSelectionTimeoutMS: 5_000, bufferCommands: false })
+    // socketTimeoutMS bounds every operation, also on a connection that is open but no longer
+    // answers (the driver 7 that mongoose 9 ships ignores timeoutMS).
+    .createConnection(config.mongoUri, {
+      serverSelectionTimeoutMS: Math.min(5_000, config.requestTimeoutMs),
+      socketTimeoutMS: config.requestTimeoutMs,
+      connectTimeoutMS: config.requestTimeoutMs,
+      bufferCommands: false,
+    })
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
   const refundDocs = refundModel(connection);
-  const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute);
+  const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute, options.attemptWindowMs);
   // The gauges read the database when scraped, by which time everything below exists.
   const metrics: Metrics = new Metrics({
     outboxBacklog: () => outbox.backlog(),
@@ -133,9 +142,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
     nats: bus.ready,
   });
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics });
-  const server = await listen(app, config.port);
-  const port = (server.address() as AddressInfo).port;
+  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics, deadlineMs: config.requestTimeoutMs });
+  const server = await listen(app, config.port, config.host);
+  const { port, address: host } = server.address() as AddressInfo;
 
   let sweeping: Promise<void> | undefined;
   const sweep = () => {
@@ -153,7 +162,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const timer = setInterval(sweep, options.sweepIntervalMs ?? 2_000);
   timer.unref();
 
-  logger.info({ port }, 'payments service started');
+  logger.info({ host, port }, 'payments service started');
 
   return {
     server,
@@ -189,8 +198,9 @@ async function answers(check: () => Promise<unknown>, timeoutMs: number): Promis
   return ok;
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, (err?: Error) => (err ? reject(err) : resolve(server)));
+    const done = (err?: Error) => (err ? reject(err) : resolve(server));
+    const server = host ? app.listen(port, host, done) : app.listen(port, done);
   });
 }

@@ -16,11 +16,13 @@ describe('configuration', () => {
   test('when the cluster environment is given, then every setting is read with its defaults', () => {
     expect(loadConfig(valid)).toEqual({
       port: 3000,
+      host: undefined,
       jwtKey: 'k',
       mongoUri: valid.MONGO_URI,
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
       stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000 },
       eventMaxDeliveries: 10,
+      requestTimeoutMs: 5_000,
       attemptsPerMinute: 10,
       logLevel: 'info',
       testCrashAt: undefined,
@@ -32,6 +34,12 @@ describe('configuration', () => {
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
     expect(config.stripe.apiUrl?.toString()).toBe('http://127.0.0.1:12111/');
     expect(config.stripe.currency).toBe('eur');
+  });
+
+  test('when HOST and REQUEST_TIMEOUT_MS are set, then the service listens there and answers within that', () => {
+    const config = loadConfig({ ...valid, HOST: '127.0.0.1', REQUEST_TIMEOUT_MS: '2500' });
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.requestTimeoutMs).toBe(2500);
   });
 
   test.each(Object.keys(valid))('when %s is missing, then start-up fails naming it', (name) => {
@@ -60,6 +68,9 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['PAYMENT_ATTEMPTS_PER_MINUTE', '-1'],
     ['PAYMENTS_TEST_CRASH_AT', 'sometime'],
+    ['REQUEST_TIMEOUT_MS', '50'],
+    ['REQUEST_TIMEOUT_MS', 'soon'],
+    ['HOST', 'local host'],
   ])('when %s is %p, then start-up fails naming it', (name, value) => {
     expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
   });

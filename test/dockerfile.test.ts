@@ -89,9 +89,11 @@ describe('Dockerfile', () => {
     expect(existsSync(source)).toBe(true);
   });
 
-  test('when skaffold builds its target, then that stage rebuilds synced sources in a writable WORKDIR', () => {
-    const skaffold = parseYaml(read('skaffold.yaml')) as { build: { artifacts: Array<{ docker: { target?: string } }> } };
-    const dev = stage(skaffold.build.artifacts[0].docker.target ?? '(no target)');
+  test('when skaffold dev builds its profile\'s target, then that stage rebuilds synced sources in a writable WORKDIR', () => {
+    type Build = { artifacts: Array<{ docker: { target?: string } }> };
+    const skaffold = parseYaml(read('skaffold.yaml')) as { profiles: Array<{ name: string; build: Build }> };
+    const profile = skaffold.profiles.find((p) => p.name === 'dev');
+    const dev = stage(profile?.build.artifacts[0].docker.target ?? '(no target)');
     const [shell, flag, script] = execForm(last(dev, 'CMD'));
     expect([shell, flag]).toEqual(['sh', '-c']);
     expect(script).toMatch(/\bnode \/app\/scripts\/dev-watch\.js \/tmp\b/);

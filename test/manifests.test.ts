@@ -43,13 +43,20 @@ const configSource = readFileSync(path.join(root, 'src', 'config.ts'), 'utf8');
 const configNames = [...configSource.matchAll(/(required|optional)(<[^>]*>)?\('([A-Z_]+)'/g)].map((m) => ({ kind: m[1], name: m[3] }));
 const requiredNames = configNames.filter((n) => n.kind === 'required').map((n) => n.name);
 
+interface SkaffoldBuild {
+  local?: { push?: boolean };
+  artifacts: Array<{ image: string; context?: string; docker?: { target?: string }; sync?: { manual?: Array<{ src: string; dest: string }> } }>;
+}
 const skaffold = readYamlDocuments(path.join(root, 'skaffold.yaml'))[0] as {
   apiVersion: string;
   kind: string;
-  build: { local?: { push?: boolean }; artifacts: Array<{ image: string; context?: string; sync?: { manual?: Array<{ src: string; dest: string }> } }> };
+  build: SkaffoldBuild;
   manifests: { rawYaml: string[] };
   deploy: { kubectl?: object };
+  profiles?: Array<{ name: string; activation?: Array<{ command?: string }>; build?: SkaffoldBuild }>;
 };
+const profile = (name: string) => skaffold.profiles?.find((p) => p.name === name);
+const dockerStages = [...readFileSync(path.join(root, 'Dockerfile'), 'utf8').matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
 
 describe('kubernetes manifests and skaffold', () => {
   test('when infra/k8s is read, then it holds the five objects of the service and its database', () => {
@@ -170,9 +177,60 @@ describe('kubernetes manifests and skaffold', () => {
     expect(skaffold.deploy.kubectl).toBeDefined();
   });
 
-  test('when a source file changes under skaffold dev, then the sync rule copies it into the container', () => {
-    const [artifact] = skaffold.build.artifacts;
+  test('when a source file changes under skaffold dev, then the dev profile (on by itself for `skaffold dev`) builds the dev stage and syncs it', () => {
+    const dev = profile('dev');
+    expect(dev?.activation).toContainEqual({ command: 'dev' });
+    const [artifact] = dev!.build!.artifacts;
+    expect(artifact.image).toBe(paymentsContainer.image);
     expect(artifact.context ?? '.').toBe('.');
+    expect(artifact.docker?.target).toBe('dev');
     expect(artifact.sync?.manual).toContainEqual({ src: 'src/**/*.ts', dest: '.' });
+  });
+
+  test('when skaffold runs without the dev profile or with -p production, then it builds the production stage with nothing synced', () => {
+    expect(dockerStages[dockerStages.length - 1]).toBe('runtime');
+    for (const build of [skaffold.build, profile('production')?.build]) {
+      expect(build?.artifacts.map((a) => ({ image: a.image, target: a.docker?.target, sync: a.sync }))).toEqual([
+        { image: paymentsContainer.image, target: 'runtime', sync: undefined },
+      ]);
+      expect(build?.local?.push).toBe(false);
+    }
+    for (const p of skaffold.profiles ?? []) expect(dockerStages).toContain(p.build?.artifacts[0].docker?.target);
+  });
+
+  test('when a rolling update stops a pod, then it keeps serving through a preStop pause, and the grace period outlasts the pause plus the 15 s shutdown bound', () => {
+    const command = paymentsContainer.lifecycle?.preStop?.exec?.command ?? [];
+    expect(command[0]).toBe('sleep');
+    const pause = Number(command[1]);
+    expect(pause).toBeGreaterThanOrEqual(3);
+    expect(paymentsPod.terminationGracePeriodSeconds).toBeGreaterThan(pause + 15);
+  });
+
+  test('when payments starts slowly, then a startup probe on /healthz holds liveness off for at least 30 s', () => {
+    const probe = paymentsContainer.startupProbe;
+    expect(probe?.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port: 3000 }));
+    expect((probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(30);
+  });
+
+  test('when mongo runs, then it has startup, readiness and liveness probes and runs as its own non-root user with nothing to escalate', () => {
+    const mongo = find<Deployment>('Deployment', 'payments-mongo-depl');
+    const pod = mongo.spec!.template.spec!;
+    const [container] = pod.containers;
+    expect(container.startupProbe).toBeDefined();
+    expect(container.readinessProbe).toBeDefined();
+    expect(container.livenessProbe).toBeDefined();
+    expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, runAsUser: 999, fsGroup: 999 }));
+    expect(container.securityContext).toEqual(expect.objectContaining({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true }));
+    expect(container.securityContext?.capabilities?.drop).toContain('ALL');
+    for (const dir of ['/data/db', '/tmp', '/data/configdb']) expect(container.volumeMounts?.map((m) => m.mountPath)).toContain(dir);
+  });
+
+  test('when images are pulled, then each is pinned to a version (the payments image is tagged by skaffold)', () => {
+    const images = objects
+      .flatMap(({ obj }) => ((obj as Deployment).spec?.template?.spec?.containers ?? []).map((c) => c.image ?? ''))
+      .filter((image) => image !== paymentsContainer.image);
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image).toMatch(/:(\d+\.\d+\.\d+)$/);
+    expect(skaffold.build.artifacts.map((a) => a.image)).toContain(paymentsContainer.image);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { startFerretDB } from '../scripts/servers';
 import { METHODS } from 'node:http';
 import path from 'node:path';
 import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
@@ -470,6 +471,54 @@ describe('a degraded instance: Stripe refuses its key, then its NATS goes away',
     });
     expectDocumented(res, 'get', '/readyz');
     expect(res.body).toEqual({ status: 'unavailable', checks: { mongo: true, nats: false }, down: ['nats'] });
+  });
+});
+
+describe('the spec and the service agree on what a valid body is', () => {
+  const id = newId();
+  const tokens = [
+    'tok_visa', ' tok_visa ', '\ttok_visa\n', '\u00a0tok_visa', 'tok-visa_2', 't'.repeat(255), ` ${'t'.repeat(255)} `,
+    '', '   ', 'tok visa', 'tok.visa', 'tok_visa!', 'tok_vis\u00e4', 't'.repeat(256), 'tok_visa\u0000',
+  ];
+  const orderIds = [id, id.toUpperCase(), ` ${id} `, `${id}\n`, `${id} x`, `x${id}`, id.slice(1)];
+  const bodies = [
+    ...tokens.map((token) => ({ token, orderId: newId() })),
+    ...orderIds.map((orderId) => ({ token: 'tok_visa', orderId })),
+  ];
+  test.each(bodies.map((body) => [JSON.stringify(body), body] as const))('when the body is %s, then the service accepts it exactly when the spec does', async (_name, body) => {
+    const specValid = requestBodySchema()(body);
+    const res = await pay(sessionCookie({ id: newId() }), body);
+    // A valid body reaches the order lookup: an unknown order is 404.
+    expect({ body, specValid, status: res.status }).toEqual({ body, specValid, status: specValid ? 404 : 400 });
+    expectDocumented(res, 'post', '/api/payments');
+  });
+});
+
+describe('a database outage', () => {
+  let ferret: Awaited<ReturnType<typeof startFerretDB>>;
+  let nats: NatsTarget;
+  let service: Service;
+
+  beforeAll(async () => {
+    ferret = await startFerretDB();
+    nats = await natsServer();
+    const config = serviceConfig({ database: 'outage', nats, stripeUrl: fx.stripe!.url, extra: { MONGO_URI: `${ferret.uri}/outage` } });
+    service = await startTestService(config, { queueGroup: unique('payments-outage'), logger: new LogCapture().logger });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await nats?.stop();
+    await ferret?.stop();
+  });
+
+  test('when the database is down, then POST /api/payments answers a documented 503 (not 500), and the spec says so', async () => {
+    await ferret.stop();
+    const res = await request(service.server).post('/api/payments').set('Cookie', sessionCookie({ id: newId() })).send({ token: 'tok_visa', orderId: newId() });
+    expect(res.status).toBe(503);
+    expectDocumented(res, 'post', '/api/payments');
+    const responses = spec.paths['/api/payments'].post.responses;
+    expect(deref(responses['503'])!.description).toMatch(/database/);
+    expect(deref(responses['500'])!.description).not.toMatch(/e\.g\. the database/);
   });
 });
 

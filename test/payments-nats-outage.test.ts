@@ -5,7 +5,7 @@ import { PaymentsFixture } from './support/payments-fixture';
 
 // NATS Streaming keeps its state in files here, so a restart keeps channels and durable subscriptions.
 const fx = new PaymentsFixture();
-beforeAll(() => fx.start({ stripe: 'fake', nats: { store: 'file' } }));
+beforeAll(() => fx.start({ stripe: 'fake', nats: { store: 'file', own: true } }));
 afterAll(() => fx.stop());
 
 test('when NATS is down during a payment, then the payment answers 201 and payment:created is published once NATS returns', async () => {

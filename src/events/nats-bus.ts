@@ -1,6 +1,7 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
 import { Logger } from '../logger';
 import { EventBus, EventHandler, MalformedEvent, PublishOptions } from './bus';
+import { inEventContext } from './event-log-context';
 
 export interface NatsBusOptions {
   url: string;
@@ -127,7 +128,8 @@ export class NatsStreamingBus implements EventBus {
       stan.on('close', () => this.lost(stan, new Error('connection closed')));
       stan.on('disconnect', () => {
         if (this.stan === stan) this.linked = false;
-        this.logger.warn('disconnected from NATS, reconnecting');
+        // Closing disconnects too: nothing to warn about.
+        if (!this.closing) this.logger.warn('disconnected from NATS, reconnecting');
       });
       stan.on('reconnect', () => {
         if (this.stan === stan) this.linked = true;
@@ -191,7 +193,8 @@ export class NatsStreamingBus implements EventBus {
     subscription.on('error', failed);
     subscription.on('timeout', failed);
     subscription.on('message', (message: Message) => {
-      const done = this.deliver(message, handler).finally(() => this.inFlight.delete(done));
+      const handled = inEventContext(subject, message.getData(), () => this.deliver(message, handler));
+      const done = handled.finally(() => this.inFlight.delete(done));
       this.inFlight.add(done);
     });
   }

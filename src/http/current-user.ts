@@ -1,6 +1,7 @@
 import { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { AppError } from '../errors';
+import { addLogContext } from '../logger';
 
 export interface CurrentUser {
   id: string;
@@ -26,6 +27,7 @@ export function requireUser(jwtKey: string): RequestHandler {
       return next(new AppError(401, 'Not authorized'));
     }
     res.locals.user = { id, email } satisfies CurrentUser;
+    addLogContext({ userId: id });
     next();
   };
 }

@@ -22,6 +22,10 @@ function clientError(err: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 300);
+}
+
 /** The one place an error becomes a response: `{ errors: [{ message, field? }] }`, never a stack. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -41,6 +45,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else {
       logger.error({ err, method: req.method, path: req.path }, 'unexpected error');
     }
+    // The request's log line says why (the public message; the internal one for a 500).
+    res.locals.reason = status >= 500 && !(err instanceof AppError) ? `${message}: ${errorMessage(err)}` : message;
     if (res.headersSent) return;
     res.status(status).json({ errors: [field ? { message, field } : { message }] });
   };

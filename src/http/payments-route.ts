@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { body, matchedData } from 'express-validator';
 import { isObjectId } from '../events/contracts';
+import { addLogContext } from '../logger';
 import { OrderPayments } from '../payments/pay-order';
 import { Payment } from '../payments/payment-model';
 import { CurrentUser, requireUser } from './current-user';
@@ -23,7 +24,10 @@ export function paymentsRouter(payments: OrderPayments, jwtKey: string): Router 
     async (req, res) => {
       const { token, orderId } = matchedData(req) as { token: string; orderId: string };
       const user = res.locals.user as CurrentUser;
+      addLogContext({ orderId: orderId.toLowerCase() });
       const payment = await payments.pay({ userId: user.id, orderId: orderId.toLowerCase(), token });
+      // Past the deadline the client has its 503; resending the same token gets this payment.
+      if (res.headersSent) return;
       res.status(201).json(present(payment));
     },
   );

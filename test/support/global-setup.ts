@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startFerretDB, startStripeMock } from '../../scripts/servers';
 
 /**
@@ -8,6 +11,9 @@ import { startFerretDB, startStripeMock } from '../../scripts/servers';
  */
 export default async function globalSetup(): Promise<void> {
   const stops: Array<() => Promise<void>> = [];
+  // Every server a test starts keeps its data in here (see scripts/servers.js), removed at the end.
+  const scratch = mkdtempSync(path.join(tmpdir(), 'payments-test-run-'));
+  process.env.PAYMENTS_SCRATCH_DIR = scratch;
   if (!process.env.MONGO_URI) {
     if (process.env.MONGOMS_SYSTEM_BINARY || process.env.USE_MONGODB_MEMORY_SERVER) {
       const { MongoMemoryServer } = await import('mongodb-memory-server');
@@ -29,5 +35,6 @@ export default async function globalSetup(): Promise<void> {
   }
   (globalThis as { __stopServers?: () => Promise<void> }).__stopServers = async () => {
     await Promise.all(stops.map((stop) => stop()));
+    rmSync(scratch, { recursive: true, force: true });
   };
 }

@@ -30,9 +30,12 @@ export interface NatsTarget {
   stop(): Promise<void>;
 }
 
-/** A NATS Streaming server of the test file's own, or the one NATS_URL names. */
-export async function natsServer(options: { store?: 'memory' | 'file'; port?: number; dir?: string } = {}) {
-  if (process.env.NATS_URL) {
+/**
+ * A NATS Streaming server of the test file's own, or the one NATS_URL names unless
+ * `own` (a test that stops its server needs one of its own).
+ */
+export async function natsServer(options: { store?: 'memory' | 'file'; port?: number; dir?: string; own?: boolean } = {}) {
+  if (process.env.NATS_URL && !options.own) {
     return { url: process.env.NATS_URL, clusterId: process.env.NATS_CLUSTER_ID ?? 'ticketing', stop: async () => {} };
   }
   return startNatsStreaming(options);
