@@ -2,8 +2,9 @@
 'use strict';
 /**
  * Builds the servers the tests and the local stack run (FerretDB, NATS Streaming,
- * stripe-mock) from the Go module proxy into .servers/bin. Each is built once per
- * pinned version; a stamp file beside the binary records which.
+ * nats-server with JetStream, stripe-mock) from the Go module proxy into
+ * .servers/bin. Each is built once per pinned version; a stamp file beside the
+ * binary records which.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');

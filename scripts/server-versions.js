@@ -5,6 +5,8 @@ module.exports = {
   servers: {
     ferretdb: { build: 'local', dir: 'tools/ferretdb', version: 'v1.24.2' },
     'nats-streaming-server': { build: 'install', module: 'github.com/nats-io/nats-streaming-server', version: 'v0.25.6' },
+    // NATS with JetStream (`-js`), the broker that replaced NATS Streaming.
+    'nats-server': { build: 'install', module: 'github.com/nats-io/nats-server/v2', version: 'v2.15.3' },
     'stripe-mock': { build: 'install', module: 'github.com/stripe/stripe-mock', version: 'v0.203.0' },
   },
 };

@@ -13,4 +13,10 @@ export function startNatsStreaming(options?: {
   clusterId?: string;
   logFile?: string;
 }): Promise<RunningServer & { url: string; clusterId: string; store: string; dir?: string }>;
+export function startNatsServer(options?: {
+  port?: number;
+  store?: 'memory' | 'file';
+  dir?: string;
+  logFile?: string;
+}): Promise<RunningServer & { url: string; clusterId: string; store: string; dir: string }>;
 export function startStripeMock(options?: { port?: number; logFile?: string }): Promise<RunningServer & { url: string }>;

@@ -1,6 +1,7 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
 import { Logger } from '../logger';
-import { EventBus, EventHandler, MalformedEvent, PublishOptions, RetryLater } from './bus';
+import { EventBus, EventHandler, PublishOptions } from './bus';
+import { EventOutcome, handleDelivery, shouldAck } from './delivery';
 
 export interface NatsBusOptions {
   url: string;
@@ -24,7 +25,7 @@ export interface NatsBusOptions {
   onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
 
-export type EventOutcome = 'acked' | 'malformed' | 'retry' | 'failed';
+export type { EventOutcome };
 
 const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
 
@@ -202,27 +203,9 @@ export class NatsStreamingBus implements EventBus {
       sequence: message.getSequence(),
       redelivered: message.isRedelivered(),
     };
-    const started = process.hrtime.bigint();
-    this.logger.trace(meta, 'event received');
-    let outcome: EventOutcome;
-    try {
-      await handler({ ...meta, data: parseJson(message.getData()) });
-      outcome = 'acked';
-    } catch (err) {
-      if (err instanceof MalformedEvent) {
-        outcome = 'malformed';
-        this.logger.warn({ ...meta, reason: err.message }, 'malformed event acked and dropped');
-      } else if (err instanceof RetryLater) {
-        outcome = 'retry';
-        this.logger.info({ ...meta, reason: err.message }, 'event left for redelivery');
-      } else {
-        outcome = 'failed';
-        this.logger.error({ ...meta, err }, 'event handler failed; left for redelivery');
-      }
-    }
-    if (outcome === 'acked' || outcome === 'malformed') this.ack(message, meta);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (outcome !== 'malformed') this.logger.debug({ ...meta, outcome, ms }, 'event handled');
+    const data = message.getData();
+    const outcome = await handleDelivery(handler, meta, Buffer.isBuffer(data) ? data : String(data), this.logger);
+    if (shouldAck(outcome)) this.ack(message, meta);
     this.options.onHandled?.(meta.subject, outcome);
   }
 
@@ -233,15 +216,6 @@ export class NatsStreamingBus implements EventBus {
       // The session that delivered it is gone; the message will be redelivered.
       this.logger.warn({ ...meta, err }, 'could not ack: session closed');
     }
-  }
-}
-
-function parseJson(data: String | Buffer): unknown {
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new MalformedEvent('payload is not JSON');
   }
 }
 
