@@ -21,8 +21,10 @@ export const TEST_STREAM = 'ticketing';
  * (not durable, not shared with anyone). Same calls on both brokers.
  */
 export interface BrokerClient {
-  publish(subject: string, data: string): Promise<void>;
-  listen(subject: string, onMessage: (data: string) => void): Promise<void>;
+  /** Resolves once stored: with the stream sequence where the broker tells it at once (JetStream), else undefined. */
+  publish(subject: string, data: string): Promise<number | undefined>;
+  /** `sequence` is the channel's (NATS Streaming) or the stream's (JetStream), as the service logs it. */
+  listen(subject: string, onMessage: (data: string, sequence: number) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,14 +43,14 @@ class StanClient implements BrokerClient {
     });
   }
 
-  publish(subject: string, data: string): Promise<void> {
-    return new Promise((resolve, reject) => this.stan.publish(subject, data, (err) => (err ? reject(err) : resolve())));
+  publish(subject: string, data: string): Promise<undefined> {
+    return new Promise((resolve, reject) => this.stan.publish(subject, data, (err) => (err ? reject(err) : resolve(undefined))));
   }
 
-  listen(subject: string, onMessage: (data: string) => void): Promise<void> {
+  listen(subject: string, onMessage: (data: string, sequence: number) => void): Promise<void> {
     return new Promise((resolve) => {
       const subscription = this.stan.subscribe(subject, this.stan.subscriptionOptions().setDeliverAllAvailable());
-      subscription.on('message', (message) => onMessage(String(message.getData())));
+      subscription.on('message', (message) => onMessage(String(message.getData()), message.getSequence()));
       subscription.once('ready', () => resolve());
     });
   }
@@ -85,13 +87,13 @@ class JetStreamClient implements BrokerClient {
     return new JetStreamClient(nc);
   }
 
-  async publish(subject: string, data: string): Promise<void> {
-    await jetstream(this.nc).publish(subject, data);
+  async publish(subject: string, data: string): Promise<number> {
+    return (await jetstream(this.nc).publish(subject, data)).seq;
   }
 
-  async listen(subject: string, onMessage: (data: string) => void): Promise<void> {
+  async listen(subject: string, onMessage: (data: string, sequence: number) => void): Promise<void> {
     const consumer = await jetstream(this.nc).consumers.get(TEST_STREAM, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
-    const messages = await consumer.consume({ callback: (message) => onMessage(message.string()) });
+    const messages = await consumer.consume({ callback: (message) => onMessage(message.string(), message.seq) });
     this.stops.push(() => messages.close());
   }
 

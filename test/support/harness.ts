@@ -100,12 +100,13 @@ export class OrdersPublisher {
     return new OrdersPublisher(await connectBroker(nats, unique('orders-test')));
   }
 
-  raw(subject: string, data: string): Promise<void> {
+  /** Resolves once the broker stored it: with its stream sequence on JetStream, undefined on NATS Streaming (see BrokerClient). */
+  raw(subject: string, data: string): Promise<number | undefined> {
     return this.broker.publish(subject, data);
   }
 
-  created(order: { id: string; userId: string; price: number; version?: number; status?: string }): Promise<void> {
-    return this.raw(
+  async created(order: { id: string; userId: string; price: number; version?: number; status?: string }): Promise<void> {
+    await this.raw(
       Subjects.OrderCreated,
       JSON.stringify({
         id: order.id,
@@ -118,8 +119,8 @@ export class OrdersPublisher {
     );
   }
 
-  cancelled(order: { id: string; version: number }): Promise<void> {
-    return this.raw(Subjects.OrderCancelled, JSON.stringify({ id: order.id, version: order.version, ticket: { id: newId() } }));
+  async cancelled(order: { id: string; version: number }): Promise<void> {
+    await this.raw(Subjects.OrderCancelled, JSON.stringify({ id: order.id, version: order.version, ticket: { id: newId() } }));
   }
 
   close(): Promise<void> {
