@@ -39,6 +39,7 @@ export async function handleDelivery(
   return outcome;
 }
 
+/** True for the outcomes that are acked: applied, or malformed (it would never apply). */
 export function shouldAck(outcome: EventOutcome): boolean {
   return outcome === 'acked' || outcome === 'malformed';
 }
