@@ -4,7 +4,7 @@
  * doing the same I/O as one paid POST /api/payments and nothing else:
  *
  *   read the order from Mongo -> one charge through the real `stripe` SDK ->
- *   insert one document -> publish one NATS Streaming message -> 201.
+ *   insert one document -> publish one message (NATS Streaming, or JetStream with EVENT_BUS=jetstream) -> 201.
  *
  * No express, no session/JWT check, no validation, no claim/lease protocol, no
  * outbox, no metrics, no logging. The service/floor ratio says what all of that
@@ -16,7 +16,7 @@
 const http = require('node:http');
 const { MongoClient, ObjectId } = require('./lib/mongodb');
 const Stripe = require('stripe');
-const stan = require('node-nats-streaming');
+const { connectBroker } = require('./lib/broker');
 
 async function main() {
   const env = process.env;
@@ -35,13 +35,8 @@ async function main() {
     telemetry: false,
   });
 
-  const nats = await new Promise((resolve, reject) => {
-    const conn = stan.connect(env.NATS_CLUSTER_ID, env.NATS_CLIENT_ID, { url: env.NATS_URL.replace(/^http:/, 'nats:') });
-    conn.once('connect', () => resolve(conn));
-    conn.once('error', reject);
-  });
-  const publish = (subject, data) =>
-    new Promise((resolve, reject) => nats.publish(subject, JSON.stringify(data), (err) => (err ? reject(err) : resolve())));
+  const nats = await connectBroker({ bus: env.EVENT_BUS || 'stan', url: env.NATS_URL, clusterId: env.NATS_CLUSTER_ID }, env.NATS_CLIENT_ID);
+  const publish = (subject, data) => nats.publish(subject, JSON.stringify(data));
 
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -78,8 +73,7 @@ async function main() {
   const stop = () => {
     server.close();
     server.closeAllConnections();
-    nats.once('close', () => mongo.close().finally(() => process.exit(0)));
-    nats.close();
+    nats.close().finally(() => mongo.close().finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 3000).unref();
   };
   process.on('SIGTERM', stop);

@@ -4,15 +4,16 @@
  * The payments benchmark. `npm run bench` (or `node bench/run.js` after a build).
  *
  *   1. charges   POST /api/payments at 1, 16, 64 connections, every request a
- *                fresh order replicated beforehand through NATS Streaming
+ *                fresh order replicated beforehand through the broker
  *   2. floor     the same loads against bench/floor.js (the same I/O, nothing
  *                else), taking turns with the service load by load
  *   3. scaling   64 connections against 1 and 3 service processes, each count on
- *                a fresh database and NATS Streaming server
+ *                a fresh database and broker
  *   4. replication  N order:created + N order:cancelled published while the
  *                service is down, then the time until it has applied them all
  *
- * Real FerretDB and nats-streaming-server (scripts/servers.js), a Stripe
+ * Real FerretDB and nats-streaming-server, or nats-server with JetStream with
+ * `--bus jetstream` (scripts/servers.js), a Stripe
  * stand-in (bench/stripe-stand-in.js) that answers at once. Results go to
  * bench/results/<timestamp>.json and a markdown table to stdout (progress to
  * stderr). It exits non-zero only when it could not run; no figure fails it.
@@ -25,7 +26,8 @@ const { execFileSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { MongoClient } = require('./lib/mongodb');
 
-const { freePort, startFerretDB, startNatsStreaming } = require('../scripts/servers');
+const { freePort, startFerretDB } = require('../scripts/servers');
+const { BUSES, startBroker } = require('./lib/broker');
 const serverVersions = require('../scripts/server-versions');
 const procs = require('./lib/procs');
 const { ROOT, SERVICE_ENTRY, launch, startService, monitor, round, sleep, onCleanup, cleanupAll } = procs;
@@ -34,6 +36,7 @@ const { feeder, chargeLoad } = require('./lib/load');
 
 const HELP = `Usage: node bench/run.js [options]
 
+  --bus <stan|jetstream>  the broker: NATS Streaming (default) or NATS JetStream (EVENT_BUS)
   --quick                 3 s per load, 2,000 replication events (a smoke run)
   --duration <s>          seconds per load (default 10)
   --connections <list>    loads, comma separated (default 1,16,64)
@@ -51,7 +54,7 @@ const HELP = `Usage: node bench/run.js [options]
 Measure another process implementing the contract (no service is started;
 replication and scaling, which stop and start the service, are skipped):
   --target-url <url[,url]>  base URL(s) of the running service
-  --nats-url <url>          its NATS Streaming server (orders are published there)
+  --nats-url <url>          its broker (orders are published there; --bus says which kind)
   --cluster-id <id>         NATS Streaming cluster id (default ticketing)
   --jwt-key <key>           its JWT_KEY (sessions are signed with it)
   --mongo-uri <uri>         optional: its database (to see orders arrive, and for the floor)
@@ -76,7 +79,7 @@ function parseArgs(argv) {
     if (value === undefined) throw new Error(`${arg} needs a value`);
     opts[key] = value;
   }
-  const known = ['quick', 'help', 'trace-db', 'duration', 'connections', 'events', 'instances', 'skip', 'warmup', 'max-orders', 'replication-timeout', 'out',
+  const known = ['bus', 'quick', 'help', 'trace-db', 'duration', 'connections', 'events', 'instances', 'skip', 'warmup', 'max-orders', 'replication-timeout', 'out',
     'target-url', 'nats-url', 'cluster-id', 'jwt-key', 'mongo-uri', 'stripe-port', 'target-pids'];
   for (const key of Object.keys(opts)) if (!known.includes(key)) throw new Error(`unknown option --${key}`);
   const num = (key, fallback, min = 0) => {
@@ -88,6 +91,7 @@ function parseArgs(argv) {
   const quick = Boolean(opts.quick);
   const config = {
     help: Boolean(opts.help),
+    bus: opts.bus ?? 'stan',
     traceDb: Boolean(opts['trace-db']),
     quick,
     durationS: num('duration', quick ? 3 : 10, 1),
@@ -111,6 +115,7 @@ function parseArgs(argv) {
     stripePort: opts['stripe-port'] !== undefined ? num('stripe-port', 0) : 0,
     targetPids: (opts['target-pids'] ?? '').split(',').filter(Boolean).map(Number),
   };
+  if (!BUSES.includes(config.bus)) throw new Error(`--bus must be one of ${BUSES.join(', ')}`);
   for (const s of config.skip) {
     if (!['charges', 'floor', 'scaling', 'replication'].includes(s)) throw new Error(`--skip: unknown part ${s}`);
   }
@@ -139,6 +144,7 @@ async function main() {
   const results = {
     startedAt: stamp,
     options: {
+      bus: config.bus,
       quick: config.quick,
       durationS: config.durationS,
       connections: config.connections,
@@ -158,16 +164,16 @@ async function main() {
   let nats;
   let ferretDir;
   if (!external) {
-    log('starting FerretDB and nats-streaming-server ...');
+    log(`starting FerretDB and ${config.bus === 'jetstream' ? 'nats-server (JetStream)' : 'nats-streaming-server'} ...`);
     ferretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-bench-ferretdb-'));
     onCleanup(() => fs.rmSync(ferretDir, { recursive: true, force: true }));
     ferret = await startFerretDB({ dir: ferretDir });
     onCleanup(() => ferret.stop());
-    nats = await startNatsStreaming({ clusterId: config.clusterId });
+    nats = await startBroker(config.bus, { clusterId: config.clusterId });
     onCleanup(() => nats.stop());
-    log(`FerretDB ${ferret.uri} (pid ${ferret.pid}), NATS Streaming ${nats.url} (pid ${nats.pid})`);
+    log(`FerretDB ${ferret.uri} (pid ${ferret.pid}), ${config.bus} ${nats.url} (pid ${nats.pid})`);
   }
-  const natsTarget = external ? { url: config.natsUrl, clusterId: config.clusterId } : { url: nats.url, clusterId: nats.clusterId };
+  const natsTarget = { bus: config.bus, ...(external ? { url: config.natsUrl, clusterId: config.clusterId } : { url: nats.url, clusterId: nats.clusterId }) };
 
   const standIn = launch('stripe-stand-in', process.execPath, [path.join(__dirname, 'stripe-stand-in.js'), '--port', String(config.stripePort)], {
     env: { PATH: process.env.PATH || '' },
@@ -208,6 +214,7 @@ async function main() {
       : {}),
     JWT_KEY: jwtKey,
     MONGO_URI: mongoUri,
+    EVENT_BUS: config.bus,
     NATS_URL: natsTarget.url,
     NATS_CLUSTER_ID: natsTarget.clusterId,
     NATS_CLIENT_ID: `payments-bench-${randomBytes(4).toString('hex')}`,
@@ -351,6 +358,7 @@ async function main() {
         PATH: process.env.PATH || '',
         PORT: String(floorPort),
         MONGO_URI: mongoUri,
+        EVENT_BUS: config.bus,
         NATS_URL: natsTarget.url,
         NATS_CLUSTER_ID: natsTarget.clusterId,
         NATS_CLIENT_ID: `payments-floor-${randomBytes(4).toString('hex')}`,
@@ -450,17 +458,17 @@ async function main() {
     const connections = Math.max(...config.connections, 64);
     const top = results.charges.service.find((e) => e.connections === connections) ?? results.charges.service.at(-1);
     const r64 = Math.max(top?.requestsPerSecond ?? rate, 20);
-    // Each instance count gets a database and a NATS Streaming server of its own, so
+    // Each instance count gets a database and a broker of its own, so
     // both start from the same state (FerretDB's cost grows with the collections).
     results.scaling = { connections, runs: [] };
     const counts = config.instances > 1 ? [1, config.instances] : [1];
     for (const k of counts) {
-      const natsK = await startNatsStreaming({ clusterId: config.clusterId });
+      const natsK = await startBroker(config.bus, { clusterId: config.clusterId });
       const unregisterNats = onCleanup(() => natsK.stop());
       const uriK = `${ferret.uri}/${database}_x${k}`;
       const mongoK = await new MongoClient(uriK, { serverSelectionTimeoutMS: 10_000 }).connect();
       const unregisterMongo = onCleanup(() => mongoK.close());
-      const publisherK = await Publisher.connect({ url: natsK.url, clusterId: config.clusterId });
+      const publisherK = await Publisher.connect({ bus: config.bus, url: natsK.url, clusterId: config.clusterId });
       const unregisterPublisher = onCleanup(() => publisherK.close());
       const group = [];
       for (let i = 1; i <= k; i++) group.push(await startOne(`payments-x${k}-${i}`, { MONGO_URI: uriK, NATS_URL: natsK.url }));
@@ -509,14 +517,14 @@ async function main() {
 
 /**
  * With the service down, N order:created then N order:cancelled (version 1) go
- * to a NATS Streaming server of their own; then the service starts on a fresh
+ * to a broker of their own (--bus); then the service starts on a fresh
  * database and the clock runs until it is ready and every order is stored and
  * cancelled.
  */
 async function replication({ config, ferret, serviceEnv, results }) {
   const n = config.events;
   log(`replication: ${n} order:created + ${n} order:cancelled, service stopped ...`);
-  const natsR = await startNatsStreaming({ clusterId: 'ticketing' });
+  const natsR = await startBroker(config.bus, { clusterId: 'ticketing' });
   const unregisterNats = onCleanup(() => natsR.stop());
   const database = `bench_repl_${Date.now().toString(36)}`;
   const mongoR = await new MongoClient(`${ferret.uri}/${database}`, { serverSelectionTimeoutMS: 10_000 }).connect();
@@ -524,7 +532,7 @@ async function replication({ config, ferret, serviceEnv, results }) {
   const db = mongoR.db();
   const result = { events: 2 * n, timeoutSeconds: config.replicationTimeoutS };
   try {
-    const publisher = await Publisher.connect({ url: natsR.url, clusterId: 'ticketing' });
+    const publisher = await Publisher.connect({ bus: config.bus, url: natsR.url, clusterId: 'ticketing' });
     const orders = makeOrders(n);
     const publishStarted = performance.now();
     await publisher.publishAll('order:created', orders.map(createdEvent));
@@ -739,7 +747,9 @@ function markdown(results) {
   lines.push('');
   const stack = Array.isArray(results.options.target)
     ? `target ${results.options.target.join(', ')}`
-    : `FerretDB ${m.servers.ferretdb?.built ?? '?'} (SQLite), nats-streaming-server ${m.servers['nats-streaming-server']?.built ?? '?'}`;
+    : results.options.bus === 'jetstream'
+      ? `FerretDB ${m.servers.ferretdb?.built ?? '?'} (SQLite), nats-server ${m.servers['nats-server']?.built ?? '?'} (JetStream)`
+      : `FerretDB ${m.servers.ferretdb?.built ?? '?'} (SQLite), nats-streaming-server ${m.servers['nats-streaming-server']?.built ?? '?'}`;
   lines.push(`${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, ${stack}, autocannon ${m.autocannon}; ${results.options.durationS} s per load${results.options.quick ? ' (--quick)' : ''}.`);
   lines.push('');
   lines.push('| target | conns | req/s | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS MB | CPU cores: target / FerretDB / NATS / load gen / other processes |');

@@ -1,4 +1,5 @@
 import { CRASH_POINTS, CrashPoint } from '../src/payments/crash-points';
+import { testBus } from '../test/support/broker-client';
 import { eventually } from '../test/support/eventually';
 import { newId } from '../test/support/harness';
 import { Cluster, ClusterOrder, printTable } from './support/cluster';
@@ -43,7 +44,9 @@ test('when a service process is killed at each step of a payment and restarted, 
     expect(tally['distinct events']).toBe(orders.length);
     expect(tally['payments without event (lost)']).toBe(0);
     expect(tally['events still owed']).toBe(0);
-    if (point === 'after-publish') expect(tally['events duplicated']).toBe(orders.length);
+    // Killed between publishing and marking it published, the next process publishes the event again:
+    // NATS Streaming delivers both; JetStream drops the repeat (same Nats-Msg-Id within its duplicate window).
+    if (point === 'after-publish') expect(tally['events duplicated']).toBe(testBus() === 'jetstream' ? 0 : orders.length);
   }
   printTable('Crashes: a process killed at each step of a payment, then restarted', rows);
 });

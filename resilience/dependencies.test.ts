@@ -1,6 +1,7 @@
-import { startFerretDB, startNatsStreaming } from '../scripts/servers';
+import { startFerretDB } from '../scripts/servers';
 import { eventually } from '../test/support/eventually';
-import { OrdersPublisher, PaymentCreatedSpy } from '../test/support/harness';
+import { testBus } from '../test/support/broker-client';
+import { LocalNats, natsServer, OrdersPublisher, PaymentCreatedSpy } from '../test/support/harness';
 import { ServiceProcess } from '../test/support/service-process';
 import { Cluster, printTable } from './support/cluster';
 
@@ -13,15 +14,15 @@ async function readyz(proc: ServiceProcess) {
   return { status: res.status, body: (await res.json()) as { down: string[] } };
 }
 
-/** Restarts the cluster's NATS Streaming server on its port and reconnects the test's own clients. */
+/** Restarts the cluster's broker on its port (with its store, or a fresh one for `memory`) and reconnects the test's own clients. */
 async function restartNats(cluster: Cluster, store: 'file' | 'memory', downMs: number) {
-  const nats = cluster.nats as Awaited<ReturnType<typeof startNatsStreaming>>;
+  const nats = cluster.nats as LocalNats;
   await cluster.spy.close().catch(() => undefined);
   await cluster.orders.close().catch(() => undefined);
   await nats.stop();
   await new Promise((resolve) => setTimeout(resolve, downMs));
   return async () => {
-    cluster.nats = await startNatsStreaming({ port: nats.port, dir: nats.dir, store });
+    cluster.nats = await natsServer({ port: nats.port, dir: nats.dir, store });
     cluster.orders = await OrdersPublisher.connect(cluster.nats);
     cluster.spy = await PaymentCreatedSpy.connect(cluster.nats);
   };
@@ -133,7 +134,9 @@ describe('Stripe failing during refunds', () => {
   });
 });
 
-describe.each(['file', 'memory'] as const)('NATS Streaming restarted with the %s store', (store) => {
+const broker = testBus() === 'jetstream' ? 'nats-server (JetStream)' : 'nats-streaming-server';
+
+describe.each(['file', 'memory'] as const)(`${broker} restarted with the %s store`, (store) => {
   const cluster = new Cluster();
   let proc: ServiceProcess;
 
@@ -161,7 +164,7 @@ describe.each(['file', 'memory'] as const)('NATS Streaming restarted with the %s
     expect((await cluster.pay(proc, after, 'tok_visa')).status).toBe(201);
     await eventually(() => expect(cluster.spy.forOrder(after.id)).toHaveLength(1), 30_000);
     const tally = await cluster.tally([paidDuringOutage, after]);
-    rows.push({ failure: `nats-streaming-server restarted (${store} store)`, 'status while down': paid.status, 'readyz while down': `${ready.status} ${ready.body.down.join(',')}`, 'status after': 201, charges: tally.charges, 'charged twice': tally['orders charged twice'], lost: tally['payments without event (lost)'], 'process exited': proc.exit ? 'yes' : 'no' });
+    rows.push({ failure: `${broker} restarted (${store} store)`, 'status while down': paid.status, 'readyz while down': `${ready.status} ${ready.body.down.join(',')}`, 'status after': 201, charges: tally.charges, 'charged twice': tally['orders charged twice'], lost: tally['payments without event (lost)'], 'process exited': proc.exit ? 'yes' : 'no' });
     expect(paid.status).toBe(201);
     expect(ready.body.down).toEqual(['nats']);
     expect(tally['payments without event (lost)']).toBe(0);

@@ -8,13 +8,13 @@ import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import jwt from 'jsonwebtoken';
 import mongoose, { Connection } from 'mongoose';
-import { connect, Message, Stan } from 'node-nats-streaming';
 import { parse } from 'yaml';
 import { Subjects } from '../src/events/contracts';
 import { orderModel, OrderModel } from '../src/orders/order-model';
 import { paymentModel, PaymentModel } from '../src/payments/payment-model';
 import { eventually, sleep } from '../test/support/eventually';
 import { DECLINED_TOKEN, FakeStripe, INVALID_TOKEN } from '../test/support/fake-stripe';
+import { connectBroker } from '../test/support/broker-client';
 import { databaseUri, JWT_KEY, natsServer, NatsTarget, OrdersPublisher, unique } from '../test/support/harness';
 import { ServiceProcess } from '../test/support/service-process';
 
@@ -862,32 +862,15 @@ function validEvent(rng: Random): { data: string; category: string; valid: NonNu
   return { data, category, valid: { ...valid, id: valid.id.toLowerCase() } };
 }
 
-function stanConnect(nats: { url: string; clusterId: string }): Promise<Stan> {
-  return new Promise((resolve, reject) => {
-    const stan = connect(nats.clusterId, unique('hostile-spy'), { url: nats.url });
-    stan.once('connect', () => resolve(stan));
-    stan.once('error', reject);
-  });
-}
-
 /** Every message the server holds on the subjects, by sequence: to tie our publishes to sequences. */
 async function readChannels(nats: { url: string; clusterId: string }, subjects: string[], counts: Record<string, number>) {
-  const stan = await stanConnect(nats);
+  const broker = await connectBroker(nats, unique('hostile-spy'));
   const seen: Record<string, Map<number, string>> = Object.fromEntries(subjects.map((s) => [s, new Map()]));
-  for (const subject of subjects) {
-    const subscription = stan.subscribe(subject, stan.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(4096));
-    subscription.on('message', (message: Message) => {
-      const data = message.getData();
-      seen[subject].set(message.getSequence(), Buffer.isBuffer(data) ? data.toString('utf8') : String(data));
-    });
-  }
+  for (const subject of subjects) await broker.listen(subject, (data, sequence) => seen[subject].set(sequence, data));
   await eventually(() => {
     for (const subject of subjects) expect(seen[subject].size).toBeGreaterThanOrEqual(counts[subject]);
   }, 60_000, 200);
-  await new Promise<void>((resolve) => {
-    stan.once('close', () => resolve());
-    stan.close();
-  });
+  await broker.close();
   return seen;
 }
 
@@ -926,9 +909,10 @@ describe('hostile input against the service process', () => {
   const rng = new Random(SEED);
   const published: Record<string, number> = { [Subjects.OrderCreated]: 0, [Subjects.OrderCancelled]: 0 };
   const publish = async (subject: string, data: string) => {
-    await publisher!.raw(subject, data);
+    const sequence = await publisher!.raw(subject, data);
     published[subject] += 1;
-    return published[subject];
+    // NATS Streaming numbers each channel from 1 (and does not say at once); JetStream numbers the stream.
+    return sequence ?? published[subject];
   };
   const world: World = {
     victims: [],

@@ -2,11 +2,12 @@
 'use strict';
 /**
  * Builds the servers the tests and the local stack run (FerretDB, NATS Streaming,
- * stripe-mock) from the Go module proxy into .servers/bin. Each is built once per
- * pinned version; a stamp file beside the binary records which.
+ * nats-server with JetStream, stripe-mock) from the Go module proxy into
+ * .servers/bin. Each is built once per pinned version; a stamp file beside the
+ * binary records which.
  * `--needed` (the local stack) skips the servers the environment points elsewhere
  * (MONGO_URI, NATS_URL, STRIPE_MOCK_URL). `--for-tests` skips them too, except
- * those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming).
+ * those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming, nats-server).
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,7 +17,7 @@ const { binDir, servers } = require('./server-versions');
 const root = path.join(__dirname, '..');
 
 /** The variable that makes each server unnecessary when set. */
-const REPLACED_BY = { ferretdb: 'MONGO_URI', 'nats-streaming-server': 'NATS_URL', 'stripe-mock': 'STRIPE_MOCK_URL' };
+const REPLACED_BY = { ferretdb: 'MONGO_URI', 'nats-streaming-server': 'NATS_URL', 'nats-server': 'NATS_URL', 'stripe-mock': 'STRIPE_MOCK_URL' };
 
 function main() {
   const forTests = process.argv.includes('--for-tests');

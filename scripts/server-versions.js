@@ -8,6 +8,8 @@ module.exports = {
   servers: {
     ferretdb: { build: 'local', dir: 'tools/ferretdb', version: 'v1.24.2', stoppedByTests: true },
     'nats-streaming-server': { build: 'install', module: 'github.com/nats-io/nats-streaming-server', version: 'v0.25.6', stoppedByTests: true },
+    // NATS with JetStream (`-js`), the broker that replaced NATS Streaming.
+    'nats-server': { build: 'install', module: 'github.com/nats-io/nats-server/v2', version: 'v2.15.3', stoppedByTests: true },
     'stripe-mock': { build: 'install', module: 'github.com/stripe/stripe-mock', version: 'v0.203.0' },
   },
 };

@@ -14,4 +14,10 @@ export function startNatsStreaming(options?: {
   logFile?: string;
   detached?: boolean;
 }): Promise<RunningServer & { url: string; clusterId: string; store: string; dir?: string }>;
+export function startNatsServer(options?: {
+  port?: number;
+  store?: 'memory' | 'file';
+  dir?: string;
+  logFile?: string;
+}): Promise<RunningServer & { url: string; clusterId: string; store: string; dir: string }>;
 export function startStripeMock(options?: { port?: number; logFile?: string; detached?: boolean }): Promise<RunningServer & { url: string }>;

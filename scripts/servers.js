@@ -2,7 +2,8 @@
 /**
  * Starts the local servers on free loopback ports and waits until each really
  * answers: FerretDB (MongoDB wire protocol over SQLite), nats-streaming-server
- * (cluster id `ticketing`) and stripe-mock. Used by the tests and the local stack.
+ * (cluster id `ticketing`), nats-server with JetStream, and stripe-mock. Used by
+ * the tests and the local stack.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -146,6 +147,24 @@ async function startNatsStreaming({ port, store = 'memory', dir, clusterId = 'ti
   return { ...server, port, dir, store, clusterId, url: `nats://${HOST}:${port}` };
 }
 
+/**
+ * nats-server with JetStream (`-js`), its store in `dir` (a fresh temporary folder
+ * when omitted). Start it again with the same `dir` and its streams and consumers
+ * are back; `store: 'memory'` forgets them on restart (a fresh folder each time),
+ * like a NATS Streaming memory store. `clusterId` is only there so callers can
+ * treat both brokers alike.
+ */
+async function startNatsServer({ port, store = 'file', dir, logFile } = {}) {
+  port = port ?? (await freePort());
+  if (store === 'memory' || !dir) dir = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-jetstream-'));
+  const args = ['-js', '-sd', dir, '-a', HOST, '-p', String(port)];
+  const server = await launch('nats-server', args, {
+    ready: (output) => output.includes('Server is ready'),
+    logFile,
+  });
+  return { ...server, port, dir, store, clusterId: 'ticketing', url: `nats://${HOST}:${port}` };
+}
+
 /** Stripe's official mock: validates every request against Stripe's OpenAPI description. */
 async function startStripeMock({ port, logFile, detached } = {}) {
   port = port ?? (await freePort());
@@ -163,4 +182,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-module.exports = { freePort, startFerretDB, startNatsStreaming, startStripeMock };
+module.exports = { freePort, startFerretDB, startNatsServer, startNatsStreaming, startStripeMock };

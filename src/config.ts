@@ -8,9 +8,14 @@ export interface Config {
   host?: string;
   jwtKey: string;
   mongoUri: string;
+  /** Which broker carries the events: NATS Streaming (`stan`) or NATS JetStream. */
+  eventBus: EventBusKind;
+  /** `clusterId` is NATS Streaming's and empty on JetStream; `clientId` names the connection on both. */
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
   /** Times an event is tried (its delivery, then retries from the dead-letter store) before it is parked. */
   eventMaxDeliveries: number;
+  /** JetStream only: the stream this service creates when it is missing. */
+  jetstream: { stream: string; maxAgeMs: number; duplicateWindowMs: number };
   stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
   /** The longest a request waits for an answer, and a database operation for the database. */
   requestTimeoutMs: number;
@@ -20,6 +25,9 @@ export interface Config {
   /** Test-only: kill the process at this step of a payment (see payments/crash-points). */
   testCrashAt?: CrashPoint;
 }
+
+export const EVENT_BUSES = ['stan', 'jetstream'] as const;
+export type EventBusKind = (typeof EVENT_BUSES)[number];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -49,17 +57,27 @@ export function loadConfig(env: Env = process.env): Config {
     return (raw ? parse(name, raw, parser) : fallback) as T;
   };
 
+  const eventBus = optional<EventBusKind>('EVENT_BUS', oneOf(EVENT_BUSES), 'stan');
+  const stan = eventBus === 'stan';
   const config: Config = {
     port: optional('PORT', integerIn(0, 65535), 3000),
     host: optional<string | undefined>('HOST', hostAddress, undefined),
     // Secrets are taken as given: the auth service signs with the exact value.
     jwtKey: required('JWT_KEY', secret, { trim: false }),
     mongoUri: required('MONGO_URI', mongoUri),
+    eventBus,
     nats: {
       url: required('NATS_URL', natsUrl),
-      clusterId: required('NATS_CLUSTER_ID', plainName),
+      clusterId: stan ? required('NATS_CLUSTER_ID', plainName) : optional('NATS_CLUSTER_ID', plainName, ''),
       clientId: required('NATS_CLIENT_ID', plainName),
-      ackWaitMs: optional('NATS_ACK_WAIT_MS', wholeSeconds(integerIn(1000, 3_600_000)), 30_000),
+      // NATS Streaming counts the ack wait in whole seconds; JetStream in nanoseconds.
+      ackWaitMs: optional('NATS_ACK_WAIT_MS', stan ? wholeSeconds(integerIn(1000, 3_600_000)) : integerIn(1000, 3_600_000), 30_000),
+    },
+    jetstream: {
+      stream: optional('JETSTREAM_STREAM', streamName, 'ticketing'),
+      // 0: no age limit, like NATS Streaming's default channel limits.
+      maxAgeMs: optional('JETSTREAM_MAX_AGE_MS', integerIn(0, 10 * 365 * 86_400_000), 0),
+      duplicateWindowMs: optional('JETSTREAM_DUPLICATE_WINDOW_MS', integerIn(1000, 7 * 86_400_000), 120_000),
     },
     eventMaxDeliveries: optional('EVENT_MAX_DELIVERIES', integerIn(1, 1000), 10),
     stripe: {
@@ -75,6 +93,10 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (config.testCrashAt && env.NODE_ENV === 'production') {
     problems.push('PAYMENTS_TEST_CRASH_AT is a test switch and is refused when NODE_ENV is production');
+  }
+  const { maxAgeMs, duplicateWindowMs } = config.jetstream;
+  if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs) {
+    problems.push('JETSTREAM_DUPLICATE_WINDOW_MS must not exceed JETSTREAM_MAX_AGE_MS (JetStream refuses such a stream)');
   }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -118,6 +140,12 @@ function wholeSeconds(parse: (raw: string) => number) {
 
 function plainName(raw: string): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(raw)) throw new Error('may hold only letters, digits, "_", "." and "-"');
+  return raw;
+}
+
+/** JetStream stream names may not hold spaces, `.`, `*`, `>`, path separators or control characters. */
+function streamName(raw: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('may hold only letters, digits, "_" and "-" (at most 64)');
   return raw;
 }
 

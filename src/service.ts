@@ -3,6 +3,10 @@ import { AddressInfo } from 'node:net';
 import mongoose, { Connection } from 'mongoose';
 import { Config } from './config';
 import { DeadLetters } from './events/dead-letters';
+import { EventBus } from './events/bus';
+import { Subjects } from './events/contracts';
+import { EventOutcome } from './events/delivery';
+import { JetStreamBus } from './events/jetstream-bus';
 import { NatsStreamingBus } from './events/nats-bus';
 import { createApp } from './http/app';
 import { createLogger, Logger } from './logger';
@@ -84,16 +88,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   );
   await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
 
-  const bus = await NatsStreamingBus.connect(
-    {
-      ...config.nats,
-      onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
-      queueGroup: options.queueGroup ?? QUEUE_GROUP,
-      pingIntervalMs: options.natsPingIntervalMs,
-      maxPingsOut: options.natsMaxPingsOut,
-    },
-    logger,
-  );
+  const bus = await connectBus(config, {
+    onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
+    queueGroup: options.queueGroup ?? QUEUE_GROUP,
+    pingIntervalMs: options.natsPingIntervalMs,
+    maxPingsOut: options.natsMaxPingsOut,
+  }, logger);
 
   const sdkRetries = options.stripeMaxNetworkRetries ?? 1;
   const stripe = createStripe({
@@ -185,6 +185,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
       logger.info('payments service stopped');
     },
   };
+}
+
+/** The one place that knows which broker runs (EVENT_BUS). */
+function connectBus(
+  config: Config,
+  common: { onHandled: (subject: string, outcome: EventOutcome) => void; queueGroup: string; pingIntervalMs?: number; maxPingsOut?: number },
+  logger: Logger,
+): Promise<EventBus> {
+  if (config.eventBus === 'jetstream') {
+    const { url, clientId, ackWaitMs } = config.nats;
+    const { stream: name, maxAgeMs, duplicateWindowMs } = config.jetstream;
+    const stream = { name, subjects: Object.values(Subjects), maxAgeMs, duplicateWindowMs };
+    return JetStreamBus.connect({ ...common, url, clientId, ackWaitMs, stream }, logger);
+  }
+  return NatsStreamingBus.connect({ ...config.nats, ...common }, logger);
 }
 
 async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {

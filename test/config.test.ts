@@ -19,7 +19,9 @@ describe('configuration', () => {
       host: undefined,
       jwtKey: 'k',
       mongoUri: valid.MONGO_URI,
+      eventBus: 'stan',
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
+      jetstream: { stream: 'ticketing', maxAgeMs: 0, duplicateWindowMs: 120_000 },
       stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000 },
       eventMaxDeliveries: 10,
       requestTimeoutMs: 5_000,
@@ -40,6 +42,32 @@ describe('configuration', () => {
     const config = loadConfig({ ...valid, HOST: '127.0.0.1', REQUEST_TIMEOUT_MS: '2500' });
     expect(config.host).toBe('127.0.0.1');
     expect(config.requestTimeoutMs).toBe(2500);
+  });
+
+  test('when EVENT_BUS is jetstream, then NATS_CLUSTER_ID may be left out, the ack wait may be any ms, and the stream settings are read', () => {
+    const { NATS_CLUSTER_ID: _unused, ...env } = valid;
+    const config = loadConfig({
+      ...env,
+      EVENT_BUS: 'jetstream',
+      NATS_ACK_WAIT_MS: '1500',
+      JETSTREAM_STREAM: 'platform-events',
+      JETSTREAM_MAX_AGE_MS: '604800000',
+      JETSTREAM_DUPLICATE_WINDOW_MS: '300000',
+    });
+    expect(config.eventBus).toBe('jetstream');
+    expect(config.nats).toEqual({ url: 'nats://nats-srv:4222', clusterId: '', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 1500 });
+    expect(config.jetstream).toEqual({ stream: 'platform-events', maxAgeMs: 604_800_000, duplicateWindowMs: 300_000 });
+  });
+
+  test('when EVENT_BUS is stan, then NATS_CLUSTER_ID is still required', () => {
+    const { NATS_CLUSTER_ID: _unused, ...env } = valid;
+    expect(() => loadConfig({ ...env, EVENT_BUS: 'stan' })).toThrow('NATS_CLUSTER_ID is required');
+  });
+
+  test('when the duplicate window is longer than the stream keeps messages, then start-up fails naming both', () => {
+    expect(() => loadConfig({ ...valid, EVENT_BUS: 'jetstream', JETSTREAM_MAX_AGE_MS: '60000', JETSTREAM_DUPLICATE_WINDOW_MS: '120000' })).toThrow(
+      /JETSTREAM_DUPLICATE_WINDOW_MS must not exceed JETSTREAM_MAX_AGE_MS/,
+    );
   });
 
   test.each(Object.keys(valid))('when %s is missing, then start-up fails naming it', (name) => {
@@ -64,6 +92,10 @@ describe('configuration', () => {
     ['EVENT_MAX_DELIVERIES', '0'],
     ['NATS_ACK_WAIT_MS', '5'],
     ['NATS_ACK_WAIT_MS', '1500'],
+    ['EVENT_BUS', 'kafka'],
+    ['JETSTREAM_STREAM', 'has.dots'],
+    ['JETSTREAM_MAX_AGE_MS', '-1'],
+    ['JETSTREAM_DUPLICATE_WINDOW_MS', '10'],
     ['STRIPE_KEY', 'pk_test_publishable'],
     ['LOG_LEVEL', 'loud'],
     ['PAYMENT_ATTEMPTS_PER_MINUTE', '-1'],

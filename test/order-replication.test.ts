@@ -6,7 +6,7 @@ import {
 } from './support/harness';
 import { LogCapture } from './support/log-capture';
 
-describe('order replication from NATS Streaming', () => {
+describe('order replication from the broker', () => {
   const database = unique('replication');
   const queueGroup = unique('payments-service');
   let nats: NatsTarget;

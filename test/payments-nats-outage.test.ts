@@ -1,16 +1,15 @@
-import { startNatsStreaming } from '../scripts/servers';
 import { eventually } from './support/eventually';
-import { PaymentCreatedSpy } from './support/harness';
+import { LocalNats, natsServer, PaymentCreatedSpy } from './support/harness';
 import { PaymentsFixture } from './support/payments-fixture';
 
-// NATS Streaming keeps its state in files here, so a restart keeps channels and durable subscriptions.
+// The broker keeps its state in files here, so a restart keeps channels (streams) and durable subscriptions (consumers).
 const fx = new PaymentsFixture();
 beforeAll(() => fx.start({ stripe: 'fake', nats: { store: 'file', own: true } }));
 afterAll(() => fx.stop());
 
 test('when NATS is down during a payment, then the payment answers 201 and payment:created is published once NATS returns', async () => {
   const order = await fx.order();
-  const nats = fx.nats as Awaited<ReturnType<typeof startNatsStreaming>>;
+  const nats = fx.nats as LocalNats;
   await fx.spy.close();
   await nats.stop();
 
@@ -20,7 +19,7 @@ test('when NATS is down during a payment, then the payment answers 201 and payme
   await eventually(() => expect(fx.logs.find({ msg: 'outbox relay paused; will retry' }).length).toBeGreaterThan(0));
   expect((await fx.payments(order.id))[0].eventsOwed).toEqual(['payment:created']);
 
-  fx.nats = await startNatsStreaming({ port: nats.port, dir: nats.dir, store: 'file' });
+  fx.nats = await natsServer({ port: nats.port, dir: nats.dir, store: 'file' });
   fx.spy = await PaymentCreatedSpy.connect(fx.nats);
   await eventually(() => expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: res.body.stripeId, amount: res.body.amount, currency: 'usd' }]), 30_000);
   await eventually(async () => expect((await fx.payments(order.id))[0]).toMatchObject({ eventsOwed: [], eventsDueAt: null }));

@@ -34,7 +34,7 @@ describe('order replication while the database is down', () => {
   });
 
   test('when the database is down, then /readyz names it, the event stays unacked and logged, and it applies once the database returns', async () => {
-    // Ready once the subscriptions are in place, a moment after start.
+    // Subscriptions are set up just after start (JetStream's consumer takes a few round trips).
     await eventually(async () => expect((await request(service.server).get('/readyz')).status).toBe(200));
     await ferret.stop();
     const notReady = await eventually(async () => {

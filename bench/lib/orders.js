@@ -1,14 +1,14 @@
 'use strict';
 /**
  * Plays the orders service: makes users and orders, publishes order:created /
- * order:cancelled through NATS Streaming, and tells when the payments service
+ * order:cancelled through the broker (NATS Streaming or JetStream), and tells when the payments service
  * has them (by counting its `orders` collection, or, for a service whose
  * database we cannot see, by asking it over HTTP as the contract allows).
  */
 const { randomBytes } = require('node:crypto');
 const jwt = require('jsonwebtoken');
 const { ObjectId } = require('./mongodb');
-const stan = require('node-nats-streaming');
+const { connectBroker } = require('./broker');
 const { sleep } = require('./procs');
 
 function newId() {
@@ -56,18 +56,13 @@ class Publisher {
     this.conn = conn;
   }
 
-  static connect({ url, clusterId }, clientId = `bench-orders-${randomBytes(4).toString('hex')}`) {
-    return new Promise((resolve, reject) => {
-      const conn = stan.connect(clusterId, clientId, { url: url.replace(/^http:/, 'nats:'), maxPubAcksInflight: 20_000 });
-      conn.once('connect', () => resolve(new Publisher(conn)));
-      conn.once('error', reject);
-    });
+  /** `bus`: 'stan' (default) or 'jetstream'. */
+  static async connect({ url, clusterId, bus = 'stan' }, clientId = `bench-orders-${randomBytes(4).toString('hex')}`) {
+    return new Publisher(await connectBroker({ bus, url, clusterId }, clientId));
   }
 
   publish(subject, data) {
-    return new Promise((resolve, reject) =>
-      this.conn.publish(subject, JSON.stringify(data), (err) => (err ? reject(err) : resolve())),
-    );
+    return this.conn.publish(subject, JSON.stringify(data));
   }
 
   /** Publishes every payload, `batch` at a time, each acked by the server. */
@@ -78,14 +73,7 @@ class Publisher {
   }
 
   close() {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      this.conn.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.conn.close();
-    });
+    return this.conn.close();
   }
 }
 

@@ -14,7 +14,7 @@ export interface ClusterOrder {
 }
 
 /**
- * Several service processes on one database and one NATS Streaming server, with
+ * Several service processes on one database and one broker (EVENT_BUS), with
  * the orders service played through NATS and Stripe played by the fake.
  */
 export class Cluster {

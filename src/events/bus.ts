@@ -1,9 +1,14 @@
-/** What the service needs from a message bus; the NATS Streaming adapter implements it. */
+/** What the service needs from a message bus; one adapter per broker (NATS Streaming, JetStream) implements it. */
 
 export interface IncomingEvent {
   subject: string;
   sequence: number;
   redelivered: boolean;
+  /**
+   * How many times the broker has delivered this message, this delivery included
+   * (JetStream's delivery count); absent where the broker does not tell (NATS Streaming).
+   */
+  deliveries?: number;
   /** The payload, already parsed from JSON. */
   data: unknown;
 }

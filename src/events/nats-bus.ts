@@ -1,7 +1,7 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
 import { Logger } from '../logger';
-import { EventBus, EventHandler, MalformedEvent, PublishOptions } from './bus';
-import { inEventContext } from './event-log-context';
+import { EventBus, EventHandler, PublishOptions } from './bus';
+import { EventOutcome, handleDelivery, shouldAck } from './delivery';
 
 export interface NatsBusOptions {
   url: string;
@@ -25,7 +25,7 @@ export interface NatsBusOptions {
   onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
 
-export type EventOutcome = 'acked' | 'malformed' | 'failed';
+export type { EventOutcome };
 
 const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
 
@@ -193,8 +193,7 @@ export class NatsStreamingBus implements EventBus {
     subscription.on('error', failed);
     subscription.on('timeout', failed);
     subscription.on('message', (message: Message) => {
-      const handled = inEventContext(subject, message.getData(), () => this.deliver(message, handler));
-      const done = handled.finally(() => this.inFlight.delete(done));
+      const done = this.deliver(message, handler).finally(() => this.inFlight.delete(done));
       this.inFlight.add(done);
     });
   }
@@ -205,24 +204,9 @@ export class NatsStreamingBus implements EventBus {
       sequence: message.getSequence(),
       redelivered: message.isRedelivered(),
     };
-    const started = process.hrtime.bigint();
-    this.logger.trace(meta, 'event received');
-    let outcome: EventOutcome;
-    try {
-      await handler({ ...meta, data: parseJson(message.getData()) });
-      outcome = 'acked';
-    } catch (err) {
-      if (err instanceof MalformedEvent) {
-        outcome = 'malformed';
-        this.logger.warn({ ...meta, reason: err.message }, 'malformed event acked and dropped');
-      } else {
-        outcome = 'failed';
-        this.logger.error({ ...meta, err }, 'event handler failed; left for redelivery');
-      }
-    }
-    if (outcome === 'acked' || outcome === 'malformed') this.ack(message, meta);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (outcome !== 'malformed') this.logger.debug({ ...meta, outcome, ms }, 'event handled');
+    const data = message.getData();
+    const outcome = await handleDelivery(handler, meta, Buffer.isBuffer(data) ? data : String(data), this.logger);
+    if (shouldAck(outcome)) this.ack(message, meta);
     this.options.onHandled?.(meta.subject, outcome);
   }
 
@@ -233,15 +217,6 @@ export class NatsStreamingBus implements EventBus {
       // The session that delivered it is gone; the message will be redelivered.
       this.logger.warn({ ...meta, err }, 'could not ack: session closed');
     }
-  }
-}
-
-function parseJson(data: String | Buffer): unknown {
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new MalformedEvent('payload is not JSON');
   }
 }
 

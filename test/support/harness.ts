@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
-import { connect, Stan } from 'node-nats-streaming';
-import { startNatsStreaming } from '../../scripts/servers';
+import { startNatsServer, startNatsStreaming } from '../../scripts/servers';
 import { Config, loadConfig } from '../../src/config';
 import { Subjects } from '../../src/events/contracts';
 import { Service, ServiceOptions, startService } from '../../src/service';
+import { BrokerClient, connectBroker, testBus } from './broker-client';
 
 export const JWT_KEY = 'test-jwt-key-that-is-long-enough';
 
@@ -30,15 +30,23 @@ export interface NatsTarget {
   stop(): Promise<void>;
 }
 
+/** A broker started by the tests: restart it with `natsServer({ port, dir, store })`. */
+export type LocalNats = Awaited<ReturnType<typeof startNatsStreaming>>;
+
 /**
- * A NATS Streaming server of the test file's own, or the one NATS_URL names unless
- * `own` (a test that stops its server needs one of its own).
+ * A broker of the test file's own (nats-streaming-server, or nats-server with
+ * JetStream when EVENT_BUS=jetstream), or the one NATS_URL names. Called again
+ * with the `port`, `dir` and `store` of a stopped one, it restarts that broker:
+ * with `store: 'file'` its state is kept, with `'memory'` it is lost. `own`: never
+ * the one NATS_URL names (a test that stops its server needs one of its own).
  */
-export async function natsServer(options: { store?: 'memory' | 'file'; port?: number; dir?: string; own?: boolean } = {}) {
+export async function natsServer(
+  options: { store?: 'memory' | 'file'; port?: number; dir?: string; own?: boolean } = {},
+): Promise<NatsTarget & Partial<LocalNats>> {
   if (process.env.NATS_URL && !options.own) {
     return { url: process.env.NATS_URL, clusterId: process.env.NATS_CLUSTER_ID ?? 'ticketing', stop: async () => {} };
   }
-  return startNatsStreaming(options);
+  return testBus() === 'jetstream' ? startNatsServer(options) : startNatsStreaming(options);
 }
 
 /** Environment for one service instance, read through the real config module. */
@@ -52,6 +60,7 @@ export function serviceConfig(env: {
     PORT: '0',
     JWT_KEY,
     MONGO_URI: databaseUri(env.database),
+    EVENT_BUS: testBus(),
     NATS_URL: env.nats.url,
     NATS_CLUSTER_ID: env.nats.clusterId,
     NATS_CLIENT_ID: unique('payments-test'),
@@ -86,28 +95,21 @@ export function cookieWithJwt(token: string): string {
   return `session=${Buffer.from(JSON.stringify({ jwt: token })).toString('base64')}`;
 }
 
-function stanConnect(nats: { url: string; clusterId: string }, clientId: string): Promise<Stan> {
-  return new Promise((resolve, reject) => {
-    const stan = connect(nats.clusterId, clientId, { url: nats.url });
-    stan.once('connect', () => resolve(stan));
-    stan.once('error', reject);
-  });
-}
-
-/** Plays the orders service: publishes order events through the real NATS Streaming server. */
+/** Plays the orders service: publishes order events through the real broker (see testBus). */
 export class OrdersPublisher {
-  private constructor(private readonly stan: Stan) {}
+  private constructor(private readonly broker: BrokerClient) {}
 
   static async connect(nats: { url: string; clusterId: string }): Promise<OrdersPublisher> {
-    return new OrdersPublisher(await stanConnect(nats, unique('orders-test')));
+    return new OrdersPublisher(await connectBroker(nats, unique('orders-test')));
   }
 
-  raw(subject: string, data: string): Promise<void> {
-    return new Promise((resolve, reject) => this.stan.publish(subject, data, (err) => (err ? reject(err) : resolve())));
+  /** Resolves once the broker stored it: with its stream sequence on JetStream, undefined on NATS Streaming (see BrokerClient). */
+  raw(subject: string, data: string): Promise<number | undefined> {
+    return this.broker.publish(subject, data);
   }
 
-  created(order: { id: string; userId: string; price: number; version?: number; status?: string }): Promise<void> {
-    return this.raw(
+  async created(order: { id: string; userId: string; price: number; version?: number; status?: string }): Promise<void> {
+    await this.raw(
       Subjects.OrderCreated,
       JSON.stringify({
         id: order.id,
@@ -120,15 +122,12 @@ export class OrdersPublisher {
     );
   }
 
-  cancelled(order: { id: string; version: number }): Promise<void> {
-    return this.raw(Subjects.OrderCancelled, JSON.stringify({ id: order.id, version: order.version, ticket: { id: newId() } }));
+  async cancelled(order: { id: string; version: number }): Promise<void> {
+    await this.raw(Subjects.OrderCancelled, JSON.stringify({ id: order.id, version: order.version, ticket: { id: newId() } }));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.stan.once('close', () => resolve());
-      this.stan.close();
-    });
+    return this.broker.close();
   }
 }
 
@@ -156,20 +155,16 @@ export class PaymentCreatedSpy {
   /** Both subjects in the order they arrived. */
   readonly all: Array<{ subject: string; data: PaymentCreatedEvent | PaymentRefundedEvent }> = [];
 
-  private constructor(private readonly stan: Stan) {}
+  private constructor(private readonly broker: BrokerClient) {}
 
   static async connect(nats: { url: string; clusterId: string }): Promise<PaymentCreatedSpy> {
-    const stan = await stanConnect(nats, unique('orders-listener'));
-    const spy = new PaymentCreatedSpy(stan);
+    const broker = await connectBroker(nats, unique('orders-listener'));
+    const spy = new PaymentCreatedSpy(broker);
     const listen = (subject: string, into: unknown[]) =>
-      new Promise<void>((resolve) => {
-        const subscription = stan.subscribe(subject, stan.subscriptionOptions().setDeliverAllAvailable());
-        subscription.on('message', (message) => {
-          const data = JSON.parse(String(message.getData()));
-          into.push(data);
-          spy.all.push({ subject, data });
-        });
-        subscription.once('ready', () => resolve());
+      broker.listen(subject, (payload) => {
+        const data = JSON.parse(payload);
+        into.push(data);
+        spy.all.push({ subject, data });
       });
     await Promise.all([listen(Subjects.PaymentCreated, spy.events), listen(Subjects.PaymentRefunded, spy.refunds)]);
     return spy;
@@ -189,9 +184,6 @@ export class PaymentCreatedSpy {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.stan.once('close', () => resolve());
-      this.stan.close();
-    });
+    return this.broker.close();
   }
 }

@@ -12,7 +12,7 @@ import { LogCapture } from './log-capture';
 
 /**
  * One payments service on the real servers, with the orders service played
- * through NATS Streaming and Stripe played by the fake (or stripe-mock).
+ * through the broker (EVENT_BUS) and Stripe played by the fake (or stripe-mock).
  */
 export class PaymentsFixture {
   nats!: NatsTarget;

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { testBus } from './broker-client';
 import { databaseUri, JWT_KEY, unique } from './harness';
 
 const ENTRY = path.join(__dirname, '..', '..', 'dist', 'index.js');
@@ -46,6 +47,7 @@ export class ServiceProcess {
       PORT: '0',
       JWT_KEY,
       MONGO_URI: databaseUri(options.database),
+      EVENT_BUS: testBus(),
       NATS_URL: options.nats.url,
       NATS_CLUSTER_ID: options.nats.clusterId,
       NATS_CLIENT_ID: options.clientId ?? unique('payments-proc'),

@@ -1,0 +1,220 @@
+import { jetstream, JetStreamClient, JetStreamManager, jetstreamManager, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Logger } from '../logger';
+import { EventBus, EventHandler, PublishOptions } from './bus';
+import { EventOutcome, handleDelivery, shouldAck } from './delivery';
+import { ensureConsumer, ensureStream, StreamSpec } from './jetstream-setup';
+
+export interface JetStreamBusOptions {
+  url: string;
+  /** Connection name shown by the server's monitoring (the pod name). */
+  clientId: string;
+  /** The stream holding the platform's subjects; created if missing (see ensureStream). */
+  stream: StreamSpec;
+  /** Durable consumer name shared by every instance of the service (the queue group). */
+  queueGroup: string;
+  ackWaitMs: number;
+  /** Messages this process pulls and handles at once (the pull batch). Default 64. */
+  maxInFlight?: number;
+  /** Unacked messages the consumer hands out over all instances together. Default 1024. */
+  maxAckPending?: number;
+  /** How long a publish waits for the stream's ack before it fails. */
+  publishTimeoutMs?: number;
+  /** Client pings: how a dead connection is noticed. */
+  pingIntervalMs?: number;
+  maxPingsOut?: number;
+  connectTimeoutMs?: number;
+  /** Told of every message handled, for metrics. */
+  onHandled?: (subject: string, outcome: EventOutcome) => void;
+}
+
+type NatsConnection = Awaited<ReturnType<typeof connect>>;
+
+const RETRY_DELAY_MS = { first: 250, max: 5000 };
+/** Consumer notifications after which the stream or consumer must be made again (server lost its store). */
+const MISSING = new Set(['consumer_not_found', 'consumer_deleted', 'stream_not_found']);
+
+/**
+ * EventBus over NATS JetStream, with the same contract as the NATS Streaming
+ * adapter: a handler that returns is acked, one that throws is left unacked and
+ * delivered again after the ack wait, a malformed message is logged and acked.
+ *
+ * One durable pull consumer per service (named by the queue group) over all
+ * subscribed subjects: every instance pulls from it, and JetStream hands each
+ * message to one of them, as a NATS Streaming queue group did. Pull rather than
+ * a push consumer with a deliver group: each process asks for what it can take
+ * (at most `maxInFlight`), nothing is pushed at a process that is busy or gone,
+ * and it is the consumer kind NATS recommends for new work-queue consumers.
+ *
+ * Reconnects by itself (the client retries forever); after a reconnect it makes
+ * sure the stream and the consumer still exist, so a server that lost its store
+ * gets them back.
+ */
+export class JetStreamBus implements EventBus {
+  private readonly handlers = new Map<string, EventHandler>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly js: JetStreamClient;
+  private messages?: ConsumerMessages;
+  /** Subjects the consumer was last set up with. */
+  private consumed = new Set<string>();
+  private consuming?: Promise<void>;
+  private setup?: Promise<void>;
+  private closing = false;
+  private linked = true;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly options: JetStreamBusOptions,
+    private readonly logger: Logger,
+  ) {
+    this.js = jetstream(nc, { timeout: options.publishTimeoutMs ?? 5000 });
+    void this.watchConnection();
+  }
+
+  /** Connects and makes sure the stream exists; start-up fails if the server cannot be reached. */
+  static async connect(options: JetStreamBusOptions, logger: Logger): Promise<JetStreamBus> {
+    const log = logger.child({ component: 'jetstream' });
+    const nc = await connect({
+      servers: options.url,
+      name: options.clientId,
+      timeout: options.connectTimeoutMs ?? 5000,
+      pingInterval: options.pingIntervalMs ?? 5000,
+      maxPingOut: options.maxPingsOut ?? 3,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: options.publishTimeoutMs ?? 5000 });
+      const outcome = await ensureStream(jsm, options.stream);
+      log.info({ url: options.url, stream: options.stream.name, outcome }, 'connected to NATS JetStream');
+      return new JetStreamBus(nc, jsm, options, log);
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  get ready(): boolean {
+    return this.linked && this.messages !== undefined && [...this.handlers.keys()].every((subject) => this.consumed.has(subject));
+  }
+
+  subscribe(subject: string, handler: EventHandler): void {
+    this.handlers.set(subject, handler);
+    // Subscriptions made together (one tick) set the consumer up once.
+    queueMicrotask(() => this.refresh());
+  }
+
+  /** Sends `Nats-Msg-Id: options.messageId` when given: the stream drops a repeat within its duplicate window. */
+  async publish(subject: string, data: object, options?: PublishOptions): Promise<void> {
+    const ack = await this.js.publish(subject, JSON.stringify(data), options?.messageId ? { msgID: options.messageId } : undefined);
+    if (ack.duplicate) this.logger.info({ subject, messageId: options?.messageId, seq: ack.seq }, 'duplicate publish dropped by the stream');
+  }
+
+  /** Stops pulling, lets handlers in progress finish (bounded), then drains the connection; the durable consumer remains. */
+  async close(drainMs = 5000): Promise<void> {
+    this.closing = true;
+    await this.messages?.close().catch(() => undefined);
+    await Promise.race([Promise.allSettled([...this.inFlight]), delay(drainMs)]);
+    await Promise.race([this.nc.drain().catch(() => undefined), delay(2000)]);
+    if (!this.nc.isClosed()) await this.nc.close();
+  }
+
+  /** (Re)creates the consumer for the current subjects and starts pulling if not yet. */
+  private refresh(): void {
+    if (this.closing || this.setup) return;
+    this.setup = this.setUp().finally(() => {
+      this.setup = undefined;
+      if ([...this.handlers.keys()].some((subject) => !this.consumed.has(subject))) this.refresh();
+    });
+  }
+
+  private async setUp(): Promise<void> {
+    let wait = RETRY_DELAY_MS.first;
+    while (!this.closing) {
+      const subjects = [...this.handlers.keys()];
+      try {
+        await ensureStream(this.jsm, this.options.stream);
+        await ensureConsumer(this.jsm, {
+          stream: this.options.stream.name,
+          durable: this.options.queueGroup,
+          subjects,
+          ackWaitMs: this.options.ackWaitMs,
+          maxAckPending: this.options.maxAckPending ?? 1024,
+        });
+        this.consumed = new Set(subjects);
+        this.logger.info({ subjects, consumer: this.options.queueGroup }, 'subscribed');
+        this.consuming ??= this.consume().finally(() => (this.consuming = undefined));
+        return;
+      } catch (err) {
+        this.logger.warn({ err, retryInMs: wait }, 'could not set up the JetStream consumer');
+        await delay(wait);
+        wait = Math.min(wait * 2, RETRY_DELAY_MS.max);
+      }
+    }
+  }
+
+  private async consume(): Promise<void> {
+    const maxInFlight = this.options.maxInFlight ?? 64;
+    while (!this.closing) {
+      try {
+        const consumer = await this.js.consumers.get(this.options.stream.name, this.options.queueGroup);
+        const messages = await consumer.consume({ max_messages: maxInFlight });
+        this.messages = messages;
+        void this.watchConsumer(messages);
+        for await (const message of messages) {
+          while (this.inFlight.size >= maxInFlight) await Promise.race(this.inFlight);
+          const done = this.deliver(message).finally(() => this.inFlight.delete(done));
+          this.inFlight.add(done);
+        }
+      } catch (err) {
+        if (!this.closing) this.logger.warn({ err }, 'pulling from JetStream failed; retrying');
+      }
+      this.messages = undefined;
+      if (!this.closing) await delay(RETRY_DELAY_MS.first);
+    }
+  }
+
+  private async watchConsumer(messages: ConsumerMessages): Promise<void> {
+    for await (const status of messages.status()) {
+      if (MISSING.has(status.type)) {
+        this.logger.warn({ status }, 'JetStream consumer or stream missing; setting them up again');
+        this.refresh();
+      } else if (status.type === 'heartbeats_missed') {
+        this.logger.warn({ count: status.count }, 'JetStream heartbeats missed');
+      }
+    }
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') {
+        this.linked = false;
+        this.logger.warn('disconnected from NATS, reconnecting');
+      } else if (status.type === 'reconnect') {
+        this.linked = true;
+        this.logger.info('reconnected to NATS');
+        this.refresh(); // a server restarted without its store has lost the stream and the consumer
+      }
+    }
+  }
+
+  private async deliver(message: JsMsg): Promise<void> {
+    const meta = {
+      subject: message.subject,
+      sequence: message.seq,
+      redelivered: message.redelivered,
+      deliveries: message.info.deliveryCount,
+    };
+    const handler = this.handlers.get(message.subject);
+    if (!handler) return; // a subject no longer subscribed: another instance with it will take the message
+    const outcome = await handleDelivery(handler, meta, message.data, this.logger);
+    if (shouldAck(outcome)) message.ack();
+    this.options.onHandled?.(meta.subject, outcome);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
