@@ -73,7 +73,7 @@ async function main() {
   const stackEnv = path.join(dataDir, 'stack.env');
   fs.writeFileSync(
     stackEnv,
-    Object.entries({ NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: `http://${urlHost}:${port}`, USER_ID: userId, COOKIE: cookie })
+    Object.entries({ MONGO_URI: env.MONGO_URI, NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: `http://${urlHost}:${port}`, USER_ID: userId, COOKIE: cookie })
       .map(([key, value]) => `${key}='${value}'`)
       .join('\n') + '\n',
     { mode: 0o600 },

@@ -10,21 +10,9 @@
  * NATS_URL and NATS_CLUSTER_ID come from the environment or the stack's stack.env
  * (in DEV_STACK_DIR, default .servers/data).
  */
-const fs = require('node:fs');
-const path = require('node:path');
 const crypto = require('node:crypto');
 const { connect } = require('node-nats-streaming');
-
-function stackEnv() {
-  const file = path.resolve(path.join(__dirname, '..'), process.env.DEV_STACK_DIR || path.join('.servers', 'data'), 'stack.env');
-  if (!fs.existsSync(file)) return {};
-  return Object.fromEntries(
-    fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
-      const at = line.indexOf('=');
-      return [line.slice(0, at), line.slice(at + 1).replace(/^'|'$/g, '')];
-    }),
-  );
-}
+const { readStackEnv } = require('./stack-env');
 
 const FLAGS = new Set(['all']);
 
@@ -50,7 +38,7 @@ const objectId = () => crypto.randomBytes(12).toString('hex');
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const options = args(rest);
-  const env = { ...stackEnv(), ...process.env };
+  const env = { ...readStackEnv(), ...process.env };
   const url = (env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^http:/, 'nats:');
   const stan = connect(env.NATS_CLUSTER_ID ?? 'ticketing', `orders-cli-${process.pid}`, { url });
   await new Promise((resolve, reject) => {

@@ -8,24 +8,12 @@
  *   payments-cli dead-letters [--state S]            events set aside (S: parked (default), retrying, all)
  *   payments-cli replay <deadLetterId|--all>         hands parked events to the service again: the next
  *                                                    sweep of a running instance retries them
- * MONGO_URI comes from the environment or .servers/data/stack.env (the local stack).
+ * MONGO_URI comes from the environment or the local stack's stack.env (in DEV_STACK_DIR, default .servers/data).
  */
-const fs = require('node:fs');
-const path = require('node:path');
 const { mongo } = require('mongoose');
+const { readStackEnv } = require('./stack-env');
 
 const USAGE = 'usage: payments-cli show <orderId|paymentId> | list [--state S] [--limit N] | refunds [--state S] | dead-letters [--state S] | replay <id|--all>';
-
-function stackEnv() {
-  const file = path.join(__dirname, '..', '.servers', 'data', 'stack.env');
-  if (!fs.existsSync(file)) return {};
-  return Object.fromEntries(
-    fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
-      const at = line.indexOf('=');
-      return [line.slice(0, at), line.slice(at + 1).replace(/^'|'$/g, '')];
-    }),
-  );
-}
 
 function parse(argv) {
   const positional = [];
@@ -64,8 +52,8 @@ function printPayment(payment, order, refund) {
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const { positional, options } = parse(rest);
-  const env = { ...stackEnv(), ...process.env };
-  if (!env.MONGO_URI) throw new Error('MONGO_URI is not set (and no .servers/data/stack.env)');
+  const env = { ...readStackEnv(), ...process.env };
+  if (!env.MONGO_URI) throw new Error('MONGO_URI is not set, and no running local stack (npm run dev:stack) wrote one to its stack.env');
   const client = await mongo.MongoClient.connect(env.MONGO_URI, { serverSelectionTimeoutMS: 5000 });
   const db = client.db();
   const payments = db.collection('payments');

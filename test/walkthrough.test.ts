@@ -82,6 +82,14 @@ describe('the README walk-through on the local stack', () => {
         payments.push(payment);
       }
 
+      // The operator CLI finds the stack's database through its stack.env, as the README says.
+      const shown = spawnSync('npm', ['run', '--silent', 'payments', '--', 'show', payments[0].orderId], {
+        cwd: root, encoding: 'utf8', timeout: 30_000, env: stackEnv({ DEV_STACK_DIR: dataDir }),
+      });
+      expect(shown.stderr).toBe('');
+      expect(shown.stdout).toContain(`payment  ${payments[0].id}`);
+      expect(shown.stdout).toContain('state    succeeded');
+
       // `watch` shows what is published from now on; `--all` everything kept.
       expect(cli(['watch', '--seconds', '1']).stdout).toBe('');
       const all = cli(['watch', '--all', '--seconds', '2']).stdout.trim().split('\n');
