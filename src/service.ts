@@ -38,6 +38,8 @@ export interface ServiceOptions {
   eventRetryBaseMs?: number;
   natsPingIntervalMs?: number;
   natsMaxPingsOut?: number;
+  /** How long a customer may take over 3-D Secure before the PaymentIntent is cancelled and the order freed (default 15 min). */
+  actionTimeoutMs?: number;
 }
 
 export interface Service {
@@ -116,6 +118,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     onPaid: (payment) => void outbox.publishPayment(payment),
     eventLeaseMs: outbox.leaseMs,
     retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
+    actionTimeoutMs: options.actionTimeoutMs ?? 15 * 60_000,
     metrics,
     logger: logger.child({ component: 'charges' }),
     crash,

@@ -133,6 +133,7 @@ export interface PaymentCreatedEvent {
   id: string;
   orderId: string;
   stripeId: string;
+  paymentIntentId?: string;
   amount?: number;
   currency?: string;
 }
