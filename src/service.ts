@@ -17,6 +17,7 @@ import { crashSwitch } from './payments/crash-points';
 import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
 import { paymentModel } from './payments/payment-model';
+import { PaymentReads } from './payments/payment-reads';
 import { refundModel } from './payments/refund-model';
 import { PaymentRecovery } from './payments/recovery';
 import { PaymentRefunds } from './payments/refunds';
@@ -136,7 +137,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
     nats: bus.ready,
   });
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics });
+  const reads = new PaymentReads(payments, refundDocs, claims, attempts);
+  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, reads, logger, readiness, metrics });
   const server = await listen(app, config.port);
   const port = (server.address() as AddressInfo).port;
 

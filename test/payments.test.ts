@@ -108,7 +108,7 @@ describe('POST /api/payments: input', () => {
     const res = await fx.pay(sessionCookie({ id: 'u1' }), {}).then(() => null);
     expect(res).toBeNull();
     const { default: request } = await import('supertest');
-    const unknown = await request(fx.service.server).get('/api/payments/nothing-here');
+    const unknown = await request(fx.service.server).get('/api/payments/nothing-here/at-all');
     expect(unknown.status).toBe(404);
     expectErrorShape(unknown.body);
   });
