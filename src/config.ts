@@ -9,7 +9,8 @@ export interface Config {
   nats: { url: string; clusterId: string; clientId: string; ackWaitMs: number };
   /** Times an event is tried (its delivery, then retries from the dead-letter store) before it is parked. */
   eventMaxDeliveries: number;
-  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
+  /** `webhookSecret`: the signing secret of the Stripe webhook endpoint (`whsec_…`); without it the endpoint answers 503. */
+  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number; webhookSecret?: string };
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
@@ -62,6 +63,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
+      webhookSecret: optional<string | undefined>('STRIPE_WEBHOOK_SECRET', webhookSecret, undefined),
     },
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
     logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
@@ -87,6 +89,12 @@ function integerIn(min: number, max: number) {
 }
 
 function secret(raw: string): string {
+  return raw;
+}
+
+/** A webhook endpoint's signing secret (Stripe, "Check the webhook signatures": `whsec_…`). */
+function webhookSecret(raw: string): string {
+  if (!/^whsec_\S+$/.test(raw)) throw new Error('must be a Stripe webhook signing secret (whsec_…)');
   return raw;
 }
 

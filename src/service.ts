@@ -18,6 +18,7 @@ import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
 import { paymentModel } from './payments/payment-model';
 import { PaymentReads } from './payments/payment-reads';
+import { stripeEventModel, StripeWebhooks } from './payments/stripe-webhooks';
 import { refundModel } from './payments/refund-model';
 import { PaymentRecovery } from './payments/recovery';
 import { PaymentRefunds } from './payments/refunds';
@@ -60,6 +61,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
   const refundDocs = refundModel(connection);
+  const stripeEvents = stripeEventModel(connection);
   const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute);
   // The gauges read the database when scraped, by which time everything below exists.
   const metrics: Metrics = new Metrics({
@@ -76,7 +78,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     logger.child({ component: 'dead-letters' }),
   );
-  await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
+  await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), stripeEvents.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
 
   const bus = await NatsStreamingBus.connect(
     {
@@ -137,8 +139,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
     nats: bus.ready,
   });
-  const reads = new PaymentReads(payments, refundDocs, claims, attempts);
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, reads, logger, readiness, metrics });
+  const webhooks = new StripeWebhooks(stripeEvents, payments, claims, attempts, logger.child({ component: 'webhooks' }));
+  const reads = new PaymentReads(payments, refundDocs, claims, attempts, webhooks);
+  const webhookSecret = config.stripe.webhookSecret;
+  const app = createApp({
+    jwtKey: config.jwtKey,
+    payments: orderPayments,
+    reads,
+    // Stripe's default tolerance (300 s) for the signature's timestamp.
+    webhooks: webhookSecret ? { webhooks, verify: (payload, signature) => stripe.webhooks.constructEvent(payload, signature, webhookSecret) } : undefined,
+    logger,
+    readiness,
+    metrics,
+  });
   const server = await listen(app, config.port);
   const port = (server.address() as AddressInfo).port;
 

@@ -19,7 +19,7 @@ describe('configuration', () => {
       jwtKey: 'k',
       mongoUri: valid.MONGO_URI,
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
-      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000 },
+      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000, webhookSecret: undefined },
       eventMaxDeliveries: 10,
       attemptsPerMinute: 10,
       logLevel: 'info',
@@ -60,8 +60,15 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['PAYMENT_ATTEMPTS_PER_MINUTE', '-1'],
     ['PAYMENTS_TEST_CRASH_AT', 'sometime'],
+    ['STRIPE_WEBHOOK_SECRET', 'sk_test_not_a_webhook_secret'],
   ])('when %s is %p, then start-up fails naming it', (name, value) => {
     expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
+  test('when STRIPE_WEBHOOK_SECRET is given, then it is read, and a malformed one is refused without echoing it', () => {
+    expect(loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'whsec_abc123' }).stripe.webhookSecret).toBe('whsec_abc123');
+    expect(() => loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'secret-value-xyz' })).toThrow(/STRIPE_WEBHOOK_SECRET must be/);
+    expect(() => loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'secret-value-xyz' })).not.toThrow(/secret-value-xyz/);
   });
 
   test('when the test crash switch is set in production, then start-up refuses it', () => {

@@ -102,7 +102,8 @@ const requestBodySchema = () =>
   compiled('request post /api/payments application/json', spec.paths['/api/payments'].post.requestBody.content['application/json'].schema);
 
 const fx = new PaymentsFixture();
-beforeAll(() => fx.start({ stripe: 'fake' }));
+const WEBHOOK_SECRET = 'whsec_openapi_test';
+beforeAll(() => fx.start({ stripe: 'fake', env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } }));
 afterAll(() => fx.stop());
 afterEach(() => {
   fx.stripe!.mode = 'normal';
@@ -225,7 +226,9 @@ describe('the routes the app serves', () => {
     const documented = Object.entries<Json>(spec.paths).flatMap(([route, item]) =>
       HTTP_METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${route.replace(/\{(\w+)\}/g, ':$1')}`),
     );
-    expect(actual.sort()).toEqual(['GET /api/payments', 'GET /api/payments/:id', 'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/payments']);
+    expect(actual.sort()).toEqual([
+      'GET /api/payments', 'GET /api/payments/:id', 'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/payments', 'POST /api/payments/webhooks/stripe',
+    ]);
     expect(documented.sort()).toEqual(actual.sort());
   });
 
@@ -427,6 +430,27 @@ describe('contract additions (2026-11-29): real responses against the spec', () 
   });
 });
 
+describe('the Stripe webhook: real responses against the spec', () => {
+  test('when a signed event arrives, then a documented 200; unsigned, a documented 400', async () => {
+    const order = await fx.order();
+    const paid = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    const event = fx.stripe!.event('charge.refunded', paid.body.stripeId);
+    const post = (signature: string | undefined) => {
+      const req = request(fx.service.server).post('/api/payments/webhooks/stripe').set('Content-Type', 'application/json');
+      if (signature) req.set('Stripe-Signature', signature);
+      return req.send(JSON.stringify(event));
+    };
+    const { default: Stripe } = await import('stripe');
+    const signed = new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload: JSON.stringify(event), secret: WEBHOOK_SECRET });
+    const ok = await post(signed);
+    expect(ok.status).toBe(200);
+    expectDocumented(ok, 'post', '/api/payments/webhooks/stripe');
+    const bad = await post(undefined);
+    expect(bad.status).toBe(400);
+    expectDocumented(bad, 'post', '/api/payments/webhooks/stripe');
+  });
+});
+
 describe('probes and metrics: real responses against the spec', () => {
   test('when /healthz is asked, then a documented 200', async () => {
     const res = await request(fx.service.server).get('/healthz');
@@ -473,6 +497,12 @@ describe('a degraded instance: Stripe refuses its key, then its NATS goes away',
     await orders?.close().catch(() => undefined);
     await service?.stop();
     await nats?.stop();
+  });
+
+  test('when no webhook secret is configured, then the webhook endpoint answers a documented 503', async () => {
+    const res = await request(service.server).post('/api/payments/webhooks/stripe').set('Content-Type', 'application/json').set('Stripe-Signature', 't=1,v1=00').send('{}');
+    expect(res.status).toBe(503);
+    expectDocumented(res, 'post', '/api/payments/webhooks/stripe');
   });
 
   test('when Stripe refuses the service\'s credentials, then a documented 503 and nothing is recorded as paid', async () => {

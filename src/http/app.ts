@@ -9,23 +9,29 @@ import { errorHandler } from './error-handler';
 import { healthRouter, ReadinessCheck } from './health';
 import { paymentReadsRouter } from './payment-reads-route';
 import { paymentsRouter } from './payments-route';
+import { VerifyStripeEvent, webhooksRouter } from './webhooks-route';
+import { StripeWebhooks } from '../payments/stripe-webhooks';
 import { requestLog } from './request-log';
 
 export interface AppDependencies {
   jwtKey: string;
   payments: OrderPayments;
   reads: PaymentReads;
+  /** Absent without STRIPE_WEBHOOK_SECRET: the webhook endpoint then answers 503. */
+  webhooks?: { webhooks: StripeWebhooks; verify: VerifyStripeEvent };
   logger: Logger;
   readiness: ReadinessCheck;
   metrics: Metrics;
 }
 
-export function createApp({ jwtKey, payments, reads, logger, readiness, metrics }: AppDependencies): Express {
+export function createApp({ jwtKey, payments, reads, webhooks, logger, readiness, metrics }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
   app.use(requestLog(logger, metrics));
   app.use(healthRouter(readiness, metrics.registry));
+  // Before the JSON parser: Stripe signs the raw body.
+  app.use(webhooksRouter(webhooks));
   app.use(express.json({ limit: '10kb' }));
   // The auth service writes the cookie; this service only reads it.
   app.use(cookieSession({ name: 'session', signed: false }));

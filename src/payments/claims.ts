@@ -85,6 +85,30 @@ export class PaymentClaims {
       .lean<Payment>();
   }
 
+  /**
+   * Takes over a claim for a Stripe event about it: one nobody holds (its lease
+   * ran out) or one waiting for the customer's 3-D Secure (its lease is only
+   * recovery's timer then: the request answered 202 and left).
+   */
+  takeOverForEvent(paymentId: Types.ObjectId): Promise<Payment | null> {
+    const now = new Date();
+    return this.payments
+      .findOneAndUpdate(
+        {
+          _id: paymentId,
+          state: PaymentState.Charging,
+          $or: [{ leaseUntil: { $lte: now } }, { actionRequiredAt: { $exists: true } }],
+        },
+        {
+          $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) },
+          $inc: { chargeAttempts: 1 },
+          $push: { history: step('taken over for a Stripe event') },
+        },
+        { returnDocument: 'after' },
+      )
+      .lean<Payment>();
+  }
+
   /** Claims left by a crash or an unanswered charge, oldest first. */
   expired(limit: number): Promise<Payment[]> {
     return this.payments

@@ -4,6 +4,7 @@ import { ChargeAttempts } from './charge-attempt';
 import { PaymentClaims } from './claims';
 import { Payment, PaymentModel, PaymentState } from './payment-model';
 import { RefundModel } from './refund-model';
+import { StripeWebhooks } from './stripe-webhooks';
 
 /**
  * A payment as its owner reads it (contract 2026-11-29). `status`: `charging`
@@ -19,6 +20,8 @@ export interface PaymentView {
   stripeId?: string;
   paymentIntentId?: string;
   refund?: { state: string; refundId?: string; amount: number };
+  /** A dispute Stripe reported (`charge.dispute.created`): its id and Stripe's reason. */
+  dispute?: { id: string; detail?: string };
 }
 
 /**
@@ -33,6 +36,7 @@ export class PaymentReads {
     private readonly refunds: RefundModel,
     private readonly claims: PaymentClaims,
     private readonly attempts: ChargeAttempts,
+    private readonly webhooks: StripeWebhooks,
   ) {}
 
   async byId(userId: string, paymentId: string): Promise<PaymentView> {
@@ -55,6 +59,7 @@ export class PaymentReads {
       payment = now;
     }
     const refund = await this.refunds.findOne({ paymentId: payment._id }).lean();
+    const dispute = await this.webhooks.dispute(payment._id);
     return {
       id: String(payment._id),
       orderId: payment.orderId,
@@ -64,6 +69,7 @@ export class PaymentReads {
       ...(payment.stripeId ? { stripeId: payment.stripeId } : {}),
       ...(payment.paymentIntentId ? { paymentIntentId: payment.paymentIntentId } : {}),
       ...(refund ? { refund: { state: refund.state, ...(refund.refundId ? { refundId: refund.refundId } : {}), amount: refund.amount } } : {}),
+      ...(dispute ? { dispute: { id: dispute.objectId, detail: dispute.detail } } : {}),
     };
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
+import Stripe from 'stripe';
 
 /**
  * A small stateful stand-in for Stripe's PaymentMethods, PaymentIntents, Charges
@@ -129,6 +130,46 @@ export class FakeStripe {
       intent.lastError = 'We are unable to authenticate your payment method.';
     }
     return intent;
+  }
+
+  /**
+   * A Stripe event about one of the fake's objects as it is now (API "The Event
+   * object"): `payment_intent.*` for a PaymentIntent, `charge.refunded` for a
+   * charge, `charge.dispute.created` for a charge (a dispute on it is made).
+   */
+  event(type: string, objectId: string): Record<string, unknown> {
+    let object: unknown;
+    if (type.startsWith('payment_intent.')) {
+      const intent = this.intents.find((candidate) => candidate.id === objectId);
+      if (!intent) throw new Error(`no PaymentIntent ${objectId}`);
+      object = intentBody(intent);
+    } else {
+      const charge = this.charges.find((candidate) => candidate.id === objectId);
+      if (!charge) throw new Error(`no charge ${objectId}`);
+      if (type === 'charge.dispute.created') {
+        this.disputed.add(charge.id);
+        object = { id: `dp_${randomBytes(12).toString('hex')}`, object: 'dispute', charge: charge.id, amount: charge.amount, currency: charge.currency, reason: 'fraudulent', status: 'needs_response' };
+      } else {
+        object = { id: charge.id, object: 'charge', amount: charge.amount, amount_refunded: charge.amount, refunded: true, currency: charge.currency, metadata: charge.metadata };
+      }
+    }
+    return { id: `evt_${randomBytes(12).toString('hex')}`, object: 'event', type, api_version: '2025-01-27', created: Math.floor(Date.now() / 1000), livemode: false, data: { object } };
+  }
+
+  /**
+   * Delivers an event to a webhook endpoint as Stripe does: the JSON body signed
+   * in `Stripe-Signature` with the endpoint's secret (the SDK's
+   * generateTestHeaderString). `timestamp` (seconds) signs it as of another time;
+   * `signature` replaces the header outright.
+   */
+  async deliver(url: string, event: Record<string, unknown>, secret: string, options: { timestamp?: number; signature?: string | null } = {}) {
+    const payload = JSON.stringify(event);
+    const header = new Stripe('sk_test_fake').webhooks.generateTestHeaderString({ payload, secret, timestamp: options.timestamp });
+    const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8' };
+    const signature = options.signature === undefined ? header : options.signature;
+    if (signature !== null) headers['Stripe-Signature'] = signature;
+    const res = await fetch(url, { method: 'POST', headers, body: payload });
+    return { status: res.status, body: (await res.json()) as unknown };
   }
 
   chargesFor(orderId: string): FakeCharge[] {
