@@ -2,15 +2,18 @@
 'use strict';
 /**
  * The service with everything it needs, on this machine, with no configuration:
- * FerretDB and NATS Streaming (data kept in .servers/data), stripe-mock standing in
- * for Stripe unless STRIPE_KEY is set, and the compiled service on PORT (3000).
+ * FerretDB and NATS Streaming (data kept in .servers/data), a Stripe stand-in
+ * (bench/stripe-stand-in.js: every card succeeds) unless STRIPE_KEY is set, and the
+ * compiled service on PORT (3000). stripe-mock cannot play Stripe here: its
+ * PaymentIntent fixture never succeeds.
  * Prints a session cookie for a sample user so the API can be tried with curl.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const jwt = require('jsonwebtoken');
-const { startFerretDB, startNatsStreaming, startStripeMock } = require('./servers');
+const { startFerretDB, startNatsStreaming } = require('./servers');
+const stripeStandIn = require('../bench/stripe-stand-in');
 
 const root = path.join(__dirname, '..');
 const dataDir = path.join(root, '.servers', 'data');
@@ -20,7 +23,7 @@ async function main() {
   fs.mkdirSync(path.join(dataDir, 'nats'), { recursive: true });
   const ferret = await startFerretDB({ dir: path.join(dataDir, 'ferretdb'), logFile: path.join(dataDir, 'ferretdb.log') });
   const nats = await startNatsStreaming({ store: 'file', dir: path.join(dataDir, 'nats'), logFile: path.join(dataDir, 'nats.log') });
-  const stripeMock = process.env.STRIPE_KEY ? undefined : await startStripeMock();
+  const stripeMock = process.env.STRIPE_KEY ? undefined : await stripeStandIn.start();
 
   const env = {
     ...process.env,
@@ -45,7 +48,7 @@ async function main() {
 
   console.log(`dev-stack: FerretDB      ${ferret.uri}`);
   console.log(`dev-stack: NATS          ${nats.url} (cluster ticketing)`);
-  console.log(`dev-stack: Stripe        ${stripeMock ? `stripe-mock at ${stripeMock.url}` : 'api.stripe.com with your STRIPE_KEY'}`);
+  console.log(`dev-stack: Stripe        ${stripeMock ? `a stand-in at ${stripeMock.url}` : 'api.stripe.com with your STRIPE_KEY'}`);
   console.log(`dev-stack: payments      http://127.0.0.1:${env.PORT}`);
   console.log(`dev-stack: sample user   ${userId}; its cookie and the URLs are in .servers/data/stack.env`);
 

@@ -38,8 +38,10 @@ test('when the README walk-through is run against `npm run dev:stack`, then it p
     const [orderId, paymentLine, ...eventLines] = run.stdout.trim().split('\n');
     expect(orderId).toMatch(/^[0-9a-f]{24}$/);
     const payment = JSON.parse(paymentLine);
-    expect(payment).toMatchObject({ orderId, amount: 1999, currency: 'usd', status: 'succeeded', stripeId: expect.stringMatching(/^ch_/) });
-    expect(eventLines).toContain(`payment:created ${JSON.stringify({ id: payment.id, orderId, stripeId: payment.stripeId, amount: 1999, currency: 'usd' })}`);
+    expect(payment).toMatchObject({ orderId, amount: 1999, currency: 'usd', status: 'succeeded', stripeId: expect.stringMatching(/^ch_/), paymentIntentId: expect.stringMatching(/^pi_/) });
+    expect(eventLines).toContain(
+      `payment:created ${JSON.stringify({ id: payment.id, orderId, stripeId: payment.stripeId, paymentIntentId: payment.paymentIntentId, amount: 1999, currency: 'usd' })}`,
+    );
   } catch (err) {
     process.stdout.write(`dev:stack output:\n${output}\n`);
     throw err;
