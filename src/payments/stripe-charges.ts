@@ -117,8 +117,10 @@ export class StripeCharges {
   /**
    * What Stripe holds for a claim: the PaymentIntent `paymentIntentId` when it is
    * known, else the one whose `metadata.paymentId` is the claim's, found by
-   * listing PaymentIntents created since `since` (API "List all PaymentIntents":
-   * strongly consistent, unlike Search, whose index may lag by a minute).
+   * listing PaymentIntents created since `since` (API "List all PaymentIntents").
+   * Not Search: Stripe's "Search" guide, "Data freshness", says not to use it for
+   * read-after-write (searchable in under a minute, later during an outage) and
+   * to use the list APIs instead. Reads at most 1,000 intents, else `unknown`.
    */
   async lookup(claim: { paymentId: string; paymentIntentId?: string; since: Date }): Promise<LookupOutcome> {
     try {
