@@ -77,6 +77,7 @@ export class PaymentClaims {
         { _id: paymentId, state: PaymentState.Charging, leaseUntil: { $lte: now } },
         {
           $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) },
+          $unset: { awaitingCustomer: 1 },
           $inc: { chargeAttempts: 1 },
           $push: { history: step('charge taken over') },
         },
@@ -87,8 +88,10 @@ export class PaymentClaims {
 
   /**
    * Takes over a claim for a Stripe event about it: one nobody holds (its lease
-   * ran out) or one waiting for the customer's 3-D Secure (its lease is only
-   * recovery's timer then: the request answered 202 and left).
+   * ran out) or one waiting for the customer's 3-D Secure (`awaitingCustomer`:
+   * its lease is only recovery's timer then; the request answered 202 and left).
+   * Whoever takes it over clears `awaitingCustomer`, so a webhook and recovery
+   * do not both hold it.
    */
   takeOverForEvent(paymentId: Types.ObjectId): Promise<Payment | null> {
     const now = new Date();
@@ -97,10 +100,11 @@ export class PaymentClaims {
         {
           _id: paymentId,
           state: PaymentState.Charging,
-          $or: [{ leaseUntil: { $lte: now } }, { actionRequiredAt: { $exists: true } }],
+          $or: [{ leaseUntil: { $lte: now } }, { awaitingCustomer: true }],
         },
         {
           $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) },
+          $unset: { awaitingCustomer: 1 },
           $inc: { chargeAttempts: 1 },
           $push: { history: step('taken over for a Stripe event') },
         },
@@ -192,6 +196,7 @@ export class PaymentClaims {
   ): Promise<void> {
     const set: Record<string, unknown> = { leaseUntil: new Date(Date.now() + retryInMs) };
     if (intent.paymentIntentId) set.paymentIntentId = intent.paymentIntentId;
+    if (intent.actionRequired) set.awaitingCustomer = true;
     if (intent.actionRequired && !claim.actionRequiredAt) set.actionRequiredAt = new Date();
     await this.payments.updateOne(
       { _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts },

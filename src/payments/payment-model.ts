@@ -56,6 +56,8 @@ export interface Payment {
   paymentIntentId?: string;
   /** When Stripe first answered `requires_action` (3-D Secure) for this claim. */
   actionRequiredAt?: Date;
+  /** True while nobody calls Stripe for it and the customer authenticates: a webhook may take it over before its lease ends. */
+  awaitingCustomer?: boolean;
   chargedAt?: Date;
   eventsOwed: string[];
   eventsDueAt: Date | null;
@@ -82,6 +84,7 @@ const paymentSchema = new Schema<Payment>(
     stripeId: { type: String },
     paymentIntentId: { type: String },
     actionRequiredAt: { type: Date },
+    awaitingCustomer: { type: Boolean },
     chargedAt: { type: Date },
     eventsOwed: { type: [String], default: [] },
     eventsDueAt: { type: Date, default: null },
