@@ -1093,10 +1093,12 @@ describe('hostile input against the service process', () => {
         sent.set(orderId, (sent.get(orderId) ?? new Set()).add(token.trim()));
       }
       const own = new Set(world.own.map((o) => o.id));
+      // A PaymentIntent names a PaymentMethod; the fake knows the token each one was made from.
+      const card = (params: Record<string, string>) => params.source ?? (params.payment_method ? stripe.tokenOf(params.payment_method) : undefined);
       const foreign = stripe.requests
         .filter((r) => own.has(r.params['metadata[orderId]']))
-        .filter((r) => !sent.get(r.params['metadata[orderId]'])?.has(r.params.source))
-        .map((r) => `${r.params['metadata[orderId]']}: source ${JSON.stringify(r.params.source)} was never sent`);
+        .filter((r) => !sent.get(r.params['metadata[orderId]'])?.has(card(r.params)!))
+        .map((r) => `${r.params['metadata[orderId]']}: source ${JSON.stringify(card(r.params))} was never sent`);
       expect([...new Set(foreign)]).toEqual([]);
     });
 
@@ -1141,7 +1143,7 @@ describe('hostile input against the service process', () => {
           .map((line) => line.slice('payments_http_request_duration_seconds_count{route="'.length, line.lastIndexOf('",status="'))),
       );
       // The documented routes and the catch-all's pattern (or 'unknown'): a fixed set, whatever the paths asked for.
-      const bounded = ['/api/payments', '/healthz', '/readyz', '/metrics', '/{*splat}', 'unmatched'];
+      const bounded = ['/api/payments', '/api/payments/:id', '/api/payments/webhooks/stripe', '/healthz', '/readyz', '/metrics', '/{*splat}', 'unmatched'];
       expect(routes.size).toBeGreaterThan(1);
       expect([...routes].filter((route) => !bounded.includes(route)).map((r) => r.slice(0, 60))).toEqual([]);
     });

@@ -172,6 +172,11 @@ export class FakeStripe {
     return { status: res.status, body: (await res.json()) as unknown };
   }
 
+  /** The card token a PaymentMethod was made from; a test PaymentMethod (`pm_card_visa`) or an unknown id is itself. */
+  tokenOf(paymentMethodId: string): string {
+    return this.methods.get(paymentMethodId)?.token ?? paymentMethodId;
+  }
+
   chargesFor(orderId: string): FakeCharge[] {
     return this.charges.filter((charge) => charge.metadata.orderId === orderId);
   }
