@@ -1,9 +1,12 @@
 'use strict';
 /**
- * A tiny Stripe stand-in for the benchmark: POST /v1/charges answers at once
- * with a succeeded charge object, whatever the token. No idempotency store, no
- * validation beyond "amount is a positive integer": it exists to take Stripe's
- * network latency out of the measurement, not to play Stripe.
+ * A tiny Stripe stand-in for the benchmark and the local stack: POST
+ * /v1/payment_methods, /v1/payment_intents (a succeeded PaymentIntent with its
+ * charge) and /v1/charges answer at once, whatever the card; refunds succeed; the
+ * PaymentIntents list is empty. No idempotency store, no validation beyond
+ * "amount is a positive integer": it exists to take Stripe's network latency out
+ * of the measurement, not to play Stripe (stripe-mock checks our requests; its
+ * PaymentIntent fixture never succeeds, so it cannot stand in for a payment).
  *
  *   GET /_bench/stats   -> { charges, requests } (what the benchmark reads)
  *
@@ -29,24 +32,55 @@ function start({ port = 0, host = '127.0.0.1' } = {}) {
         return send(res, 200, stats);
       }
       stats.requests += 1;
-      if (req.method !== 'POST' || path !== '/v1/charges') {
+      const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const metadata = {};
+      for (const [key, value] of params) {
+        if (key.startsWith('metadata[') && key.endsWith(']')) metadata[key.slice(9, -1)] = value;
+      }
+      const created = Math.floor(Date.now() / 1000);
+      // Recovery's lookup: the stand-in keeps nothing, so it lists nothing.
+      if (req.method === 'GET' && path === '/v1/payment_intents') {
+        return send(res, 200, { object: 'list', url: '/v1/payment_intents', has_more: false, data: [] });
+      }
+      if (req.method === 'POST' && path === '/v1/payment_methods') {
+        return send(res, 200, { id: `pm_${randomBytes(12).toString('hex')}`, object: 'payment_method', type: 'card', created, livemode: false });
+      }
+      if (req.method === 'POST' && path === '/v1/refunds') {
+        return send(res, 200, { id: `re_${randomBytes(12).toString('hex')}`, object: 'refund', amount: Number(params.get('amount')), charge: params.get('charge'), status: 'succeeded', metadata, created });
+      }
+      const intent = path === '/v1/payment_intents';
+      if (req.method !== 'POST' || (path !== '/v1/charges' && !intent)) {
         stats.rejected += 1;
         return send(res, 404, stripeError('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
       }
-      const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       const amount = Number(params.get('amount'));
       const currency = params.get('currency');
       if (!Number.isInteger(amount) || amount <= 0 || !currency) {
         stats.rejected += 1;
         return send(res, 400, stripeError('invalid_request_error', 'Invalid amount or currency', { param: 'amount' }));
       }
-      const metadata = {};
-      for (const [key, value] of params) {
-        if (key.startsWith('metadata[') && key.endsWith(']')) metadata[key.slice(9, -1)] = value;
-      }
       stats.charges += 1;
+      const charge = `ch_${randomBytes(12).toString('hex')}`;
+      if (intent) {
+        const id = `pi_${randomBytes(12).toString('hex')}`;
+        return send(res, 200, {
+          id,
+          object: 'payment_intent',
+          amount,
+          amount_received: amount,
+          currency,
+          status: 'succeeded',
+          client_secret: `${id}_secret_${randomBytes(8).toString('hex')}`,
+          latest_charge: charge,
+          payment_method: params.get('payment_method'),
+          description: params.get('description'),
+          metadata,
+          livemode: false,
+          created,
+        });
+      }
       send(res, 200, {
-        id: `ch_${randomBytes(12).toString('hex')}`,
+        id: charge,
         object: 'charge',
         amount,
         amount_captured: amount,
@@ -61,7 +95,7 @@ function start({ port = 0, host = '127.0.0.1' } = {}) {
         failure_message: null,
         metadata,
         livemode: false,
-        created: Math.floor(Date.now() / 1000),
+        created,
       });
     });
   });

@@ -594,21 +594,21 @@ function generator(rng: Random, world: World): () => Case {
     // Other paths and methods.
     [6, () => {
       const [variant, method, route, statuses] = rng.pick<[string, string, string, number[]]>([
-        ['GET /api/payments', 'GET', '/api/payments', [404]],
+        ['GET /api/payments', 'GET', '/api/payments', [400, 401]],
         ['PUT /api/payments', 'PUT', '/api/payments', [404]],
         ['DELETE /api/payments', 'DELETE', '/api/payments', [404]],
         ['PATCH /api/payments', 'PATCH', '/api/payments', [404]],
-        ['GET /api/payments/<id>', 'GET', `/api/payments/${victim().id}`, [404]],
+        ['GET /api/payments/<id>', 'GET', `/api/payments/${victim().id}`, [401, 404]],
         ['DELETE /api/payments/<id>', 'DELETE', `/api/payments/${victim().id}`, [404]],
         ['POST /api/payments/<id>/refund', 'POST', `/api/payments/${victim().id}/refund`, [404]],
-        ['traversal', 'GET', '/api/payments/..%2f..%2f..%2fetc%2fpasswd', [404]],
+        ['traversal', 'GET', '/api/payments/..%2f..%2f..%2fetc%2fpasswd', [400, 401, 404]],
         ['dot segments', 'GET', '/api/payments/%2e%2e/%2e%2e/healthz/x', [404]],
         ['random path', 'GET', `/${rng.string(rng.int(1, 40))}`, [404]],
         ['long path', 'GET', `/${'a'.repeat(7000)}`, [404]],
         ['malformed escape %ff', 'GET', `/api/payments/%ff${rng.string(4)}`, [400, 404]],
         ['malformed escape %E0%A4%A', 'GET', '/%E0%A4%A', [400, 404]],
         ['malformed escape %', 'GET', `/${rng.string(3)}%`, [400, 404]],
-        ['proto in query', 'GET', '/api/payments?__proto__[polluted]=1&constructor[prototype][x]=1', [404]],
+        ['proto in query', 'GET', '/api/payments?__proto__[polluted]=1&constructor[prototype][x]=1', [400, 401]],
         ['GET /healthz', 'GET', '/healthz', [200]],
         ['GET /healthz with a query', 'GET', `/healthz?${rng.string(10)}=${rng.string(10)}`, [200]],
         ['GET /readyz', 'GET', '/readyz', [200]],
@@ -1077,10 +1077,12 @@ describe('hostile input against the service process', () => {
         sent.set(orderId, (sent.get(orderId) ?? new Set()).add(token.trim()));
       }
       const own = new Set(world.own.map((o) => o.id));
+      // A PaymentIntent names a PaymentMethod; the fake knows the token each one was made from.
+      const card = (params: Record<string, string>) => params.source ?? (params.payment_method ? stripe.tokenOf(params.payment_method) : undefined);
       const foreign = stripe.requests
         .filter((r) => own.has(r.params['metadata[orderId]']))
-        .filter((r) => !sent.get(r.params['metadata[orderId]'])?.has(r.params.source))
-        .map((r) => `${r.params['metadata[orderId]']}: source ${JSON.stringify(r.params.source)} was never sent`);
+        .filter((r) => !sent.get(r.params['metadata[orderId]'])?.has(card(r.params)!))
+        .map((r) => `${r.params['metadata[orderId]']}: source ${JSON.stringify(card(r.params))} was never sent`);
       expect([...new Set(foreign)]).toEqual([]);
     });
 
@@ -1125,7 +1127,7 @@ describe('hostile input against the service process', () => {
           .map((line) => line.slice('payments_http_request_duration_seconds_count{route="'.length, line.lastIndexOf('",status="'))),
       );
       // The documented routes and the catch-all's pattern (or 'unknown'): a fixed set, whatever the paths asked for.
-      const bounded = ['/api/payments', '/healthz', '/readyz', '/metrics', '/{*splat}', 'unmatched'];
+      const bounded = ['/api/payments', '/api/payments/:id', '/api/payments/webhooks/stripe', '/healthz', '/readyz', '/metrics', '/{*splat}', 'unmatched'];
       expect(routes.size).toBeGreaterThan(1);
       expect([...routes].filter((route) => !bounded.includes(route)).map((r) => r.slice(0, 60))).toEqual([]);
     });

@@ -3,9 +3,10 @@
 /**
  * The service with everything it needs, on this machine, with no configuration:
  * FerretDB and NATS Streaming (data kept in DEV_STACK_DIR, default .servers/data),
- * stripe-mock standing in for Stripe unless STRIPE_KEY is set, and the compiled
- * service on HOST:PORT (127.0.0.1:3000). MONGO_URI, NATS_URL or STRIPE_MOCK_URL
- * use servers that already run instead of starting them.
+ * a Stripe stand-in (bench/stripe-stand-in.js: every card succeeds; stripe-mock
+ * cannot play Stripe here, its PaymentIntent fixture never succeeds) unless
+ * STRIPE_KEY is set, and the compiled service on HOST:PORT (127.0.0.1:3000).
+ * MONGO_URI, NATS_URL or STRIPE_MOCK_URL use servers that already run instead of starting them.
  * Writes the URLs and a session cookie for a sample user to <DEV_STACK_DIR>/stack.env.
  */
 const { spawn } = require('node:child_process');
@@ -14,7 +15,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const jwt = require('jsonwebtoken');
-const { startFerretDB, startNatsStreaming, startStripeMock } = require('./servers');
+const { startFerretDB, startNatsStreaming } = require('./servers');
+const stripeStandIn = require('../bench/stripe-stand-in');
 
 const root = path.join(__dirname, '..');
 const dataDir = path.resolve(root, process.env.DEV_STACK_DIR || path.join('.servers', 'data'));
@@ -48,7 +50,7 @@ async function main() {
   const nats = process.env.NATS_URL
     ? undefined
     : await startNatsStreaming({ store: 'file', dir: mkdir(path.join(dataDir, 'nats')), logFile: path.join(dataDir, 'nats.log'), detached });
-  const stripeMock = process.env.STRIPE_KEY || process.env.STRIPE_MOCK_URL ? undefined : await startStripeMock({ detached });
+  const stripeMock = process.env.STRIPE_KEY || process.env.STRIPE_MOCK_URL ? undefined : await stripeStandIn.start();
   const stripeUrl = stripeMock?.url ?? process.env.STRIPE_MOCK_URL;
 
   const natsUrl = nats?.url ?? process.env.NATS_URL;

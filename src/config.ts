@@ -16,9 +16,10 @@ export interface Config {
   eventMaxDeliveries: number;
   /** JetStream only: the stream this service creates when it is missing. */
   jetstream: { stream: string; maxAgeMs: number; duplicateWindowMs: number };
-  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number };
   /** The longest a request waits for an answer, and a database operation for the database. */
   requestTimeoutMs: number;
+  /** `webhookSecret`: the signing secret of the Stripe webhook endpoint (`whsec_…`); without it the endpoint answers 503. */
+  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number; webhookSecret?: string };
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
@@ -85,6 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
+      webhookSecret: optional<string | undefined>('STRIPE_WEBHOOK_SECRET', webhookSecret, undefined),
     },
     requestTimeoutMs: optional('REQUEST_TIMEOUT_MS', integerIn(100, 120_000), 5_000),
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
@@ -120,6 +122,12 @@ function hostAddress(raw: string): string {
 }
 
 function secret(raw: string): string {
+  return raw;
+}
+
+/** A webhook endpoint's signing secret (Stripe, "Check the webhook signatures": `whsec_…`). */
+function webhookSecret(raw: string): string {
+  if (!/^whsec_\S+$/.test(raw)) throw new Error('must be a Stripe webhook signing secret (whsec_…)');
   return raw;
 }
 

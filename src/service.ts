@@ -21,6 +21,8 @@ import { crashSwitch } from './payments/crash-points';
 import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
 import { paymentModel } from './payments/payment-model';
+import { PaymentReads } from './payments/payment-reads';
+import { stripeEventModel, StripeWebhooks } from './payments/stripe-webhooks';
 import { refundModel } from './payments/refund-model';
 import { PaymentRecovery } from './payments/recovery';
 import { PaymentRefunds } from './payments/refunds';
@@ -44,6 +46,8 @@ export interface ServiceOptions {
   natsMaxPingsOut?: number;
   /** The attempt limit's sliding window (a minute). */
   attemptWindowMs?: number;
+  /** How long a customer may take over 3-D Secure before the PaymentIntent is cancelled and the order freed (default 15 min). */
+  actionTimeoutMs?: number;
 }
 
 export interface Service {
@@ -70,6 +74,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
   const refundDocs = refundModel(connection);
+  const stripeEvents = stripeEventModel(connection);
   const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute, options.attemptWindowMs);
   // The gauges read the database when scraped, by which time everything below exists.
   const metrics: Metrics = new Metrics({
@@ -86,7 +91,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     logger.child({ component: 'dead-letters' }),
   );
-  await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
+  await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), stripeEvents.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
 
   const bus = await connectBus(config, {
     onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
@@ -125,6 +130,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     onPaid: (payment) => void outbox.publishPayment(payment),
     eventLeaseMs: outbox.leaseMs,
     retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
+    actionTimeoutMs: options.actionTimeoutMs ?? 15 * 60_000,
     metrics,
     logger: logger.child({ component: 'charges' }),
     crash,
@@ -142,7 +148,20 @@ export async function startService(config: Config, options: ServiceOptions = {})
     mongo: await answers(() => connection.db!.admin().ping(), 1000),
     nats: bus.ready,
   });
-  const app = createApp({ jwtKey: config.jwtKey, payments: orderPayments, logger, readiness, metrics, deadlineMs: config.requestTimeoutMs });
+  const webhooks = new StripeWebhooks(stripeEvents, payments, claims, attempts, logger.child({ component: 'webhooks' }));
+  const reads = new PaymentReads(payments, refundDocs, claims, attempts, webhooks);
+  const webhookSecret = config.stripe.webhookSecret;
+  const app = createApp({
+    jwtKey: config.jwtKey,
+    payments: orderPayments,
+    reads,
+    // Stripe's default tolerance (300 s) for the signature's timestamp.
+    webhooks: webhookSecret ? { webhooks, verify: (payload, signature) => stripe.webhooks.constructEvent(payload, signature, webhookSecret) } : undefined,
+    logger,
+    readiness,
+    metrics,
+    deadlineMs: config.requestTimeoutMs,
+  });
   const server = await listen(app, config.port, config.host);
   const { port, address: host } = server.address() as AddressInfo;
 

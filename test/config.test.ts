@@ -22,7 +22,7 @@ describe('configuration', () => {
       eventBus: 'stan',
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
       jetstream: { stream: 'ticketing', maxAgeMs: 0, duplicateWindowMs: 120_000 },
-      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000 },
+      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000, webhookSecret: undefined },
       eventMaxDeliveries: 10,
       requestTimeoutMs: 5_000,
       attemptsPerMinute: 10,
@@ -103,8 +103,15 @@ describe('configuration', () => {
     ['REQUEST_TIMEOUT_MS', '50'],
     ['REQUEST_TIMEOUT_MS', 'soon'],
     ['HOST', 'local host'],
+    ['STRIPE_WEBHOOK_SECRET', 'sk_test_not_a_webhook_secret'],
   ])('when %s is %p, then start-up fails naming it', (name, value) => {
     expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
+  test('when STRIPE_WEBHOOK_SECRET is given, then it is read, and a malformed one is refused without echoing it', () => {
+    expect(loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'whsec_abc123' }).stripe.webhookSecret).toBe('whsec_abc123');
+    expect(() => loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'secret-value-xyz' })).toThrow(/STRIPE_WEBHOOK_SECRET must be/);
+    expect(() => loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: 'secret-value-xyz' })).not.toThrow(/secret-value-xyz/);
   });
 
   test('when the test crash switch is set in production, then start-up refuses it', () => {

@@ -100,7 +100,7 @@ describe('kubernetes manifests and skaffold', () => {
 
   test('when the deployment environment is given to the service, then its configuration is accepted', () => {
     // Stand-ins for what the cluster fills in at run time (a Stripe secret key is shaped like one).
-    const secret = (key: string) => (key === 'STRIPE_KEY' ? 'sk_test_fromsecret' : 'from-secret');
+    const secret = (key: string) => (key === 'STRIPE_KEY' ? 'sk_test_fromsecret' : key === 'STRIPE_WEBHOOK_SECRET' ? 'whsec_fromsecret' : 'from-secret');
     const clusterValue = (e: (typeof env)[number]): string | undefined =>
       e.valueFrom?.fieldRef ? 'payments-depl-7d9f-abcde' : e.valueFrom?.secretKeyRef ? secret(e.valueFrom.secretKeyRef.key) : e.value;
     const config = loadConfig(Object.fromEntries(env.map((e) => [e.name, clusterValue(e)])));
@@ -111,6 +111,7 @@ describe('kubernetes manifests and skaffold', () => {
     const byName = Object.fromEntries(env.map((e) => [e.name, e]));
     expect(byName.JWT_KEY?.valueFrom?.secretKeyRef).toEqual({ name: 'jwt-secret', key: 'JWT_KEY' });
     expect(byName.STRIPE_KEY?.valueFrom?.secretKeyRef).toEqual({ name: 'stripe-secret', key: 'STRIPE_KEY' });
+    expect(byName.STRIPE_WEBHOOK_SECRET?.valueFrom?.secretKeyRef).toEqual({ name: 'stripe-secret', key: 'STRIPE_WEBHOOK_SECRET', optional: true });
     expect(byName.NATS_CLIENT_ID?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
   });
 

@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { orderModel } from '../src/orders/order-model';
 import { Service } from '../src/service';
 import { eventually } from './support/eventually';
-import { DECLINED_TOKEN } from './support/fake-stripe';
+import { DECLINED_TOKEN, THREE_D_SECURE_PM } from './support/fake-stripe';
 import {
   natsServer, NatsTarget, newId, OrdersPublisher, serviceConfig, sessionCookie, startTestService, unique,
 } from './support/harness';
@@ -103,7 +103,8 @@ const requestBodySchema = () =>
   compiled('request post /api/payments application/json', spec.paths['/api/payments'].post.requestBody.content['application/json'].schema);
 
 const fx = new PaymentsFixture();
-beforeAll(() => fx.start({ stripe: 'fake' }));
+const WEBHOOK_SECRET = 'whsec_openapi_test';
+beforeAll(() => fx.start({ stripe: 'fake', env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET } }));
 afterAll(() => fx.stop());
 afterEach(() => {
   fx.stripe!.mode = 'normal';
@@ -162,9 +163,9 @@ describe('openapi.yaml itself', () => {
     }
     const responses = spec.paths['/api/payments'].post.responses as Json;
     expect(Object.keys(responses).sort()).toEqual(
-      ['201', '400', '401', '402', '404', '409', '413', '415', '429', '500', '502', '503'].sort(),
+      ['201', '202', '400', '401', '402', '404', '409', '413', '415', '429', '500', '502', '503'].sort(),
     );
-    for (const status of Object.keys(responses).filter((s) => s !== '201')) {
+    for (const status of Object.keys(responses).filter((s) => s !== '201' && s !== '202')) {
       expect({ status, schema: deref(responses[status])!.content['application/json'].schema }).toEqual({
         status, schema: { $ref: '#/components/schemas/Error' },
       });
@@ -224,19 +225,21 @@ describe('the routes the app serves', () => {
 
     const actual = routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method.toUpperCase()} ${route.path}`);
     const documented = Object.entries<Json>(spec.paths).flatMap(([route, item]) =>
-      HTTP_METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${route}`),
+      HTTP_METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${route.replace(/\{(\w+)\}/g, ':$1')}`),
     );
-    expect(actual.sort()).toEqual(['GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/payments']);
+    expect(actual.sort()).toEqual([
+      'GET /api/payments', 'GET /api/payments/:id', 'GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /api/payments', 'POST /api/payments/webhooks/stripe',
+    ]);
     expect(documented.sort()).toEqual(actual.sort());
   });
 
   const probes: Array<[string, string]> = [
-    ['get', '/api/payments'],
     ['put', '/api/payments'],
     ['patch', '/api/payments'],
     ['delete', '/api/payments'],
     ['get', `/api/payments/${newId()}`],
     ['post', `/api/payments/${newId()}`],
+    ['get', `/api/payments/${newId()}/refund`],
     ['post', '/api/payments/refunds'],
     ['post', '/api/payment'],
     ['post', '/healthz'],
@@ -383,6 +386,72 @@ describe('POST /api/payments: real responses against the spec', () => {
   });
 });
 
+describe('contract additions (2026-11-29): real responses against the spec', () => {
+  test('when the card needs 3-D Secure, then a documented 202 with the client secret', async () => {
+    const order = await fx.order();
+    const body = { paymentMethodId: THREE_D_SECURE_PM, orderId: order.id };
+    expect(errorsOf(requestBodySchema(), body)).toEqual([]);
+    expect(errorsOf(requestBodySchema(), { ...body, token: 'tok_visa' })).not.toEqual([]);
+    const res = await pay(order.cookie, body);
+    expect(res.status).toBe(202);
+    expectDocumented(res, 'post', '/api/payments');
+    expect(res.body).toMatchObject({ orderId: order.id, status: 'requires_action', clientSecret: fx.stripe!.intentsFor(order.id)[0].clientSecret });
+  });
+
+  test('when a payment is read by its owner, by id and by order, then documented 200s', async () => {
+    const order = await fx.order();
+    const paid = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    const byId = await request(fx.service.server).get(`/api/payments/${paid.body.id}`).set('Cookie', order.cookie);
+    expect(byId.status).toBe(200);
+    expectDocumented(byId, 'get', '/api/payments/{id}');
+    const byOrder = await request(fx.service.server).get(`/api/payments?orderId=${order.id}`).set('Cookie', order.cookie);
+    expect(byOrder.status).toBe(200);
+    expectDocumented(byOrder, 'get', '/api/payments');
+  });
+
+  test('when a payment is read without a session, malformed, or by someone else, then documented 401, 400 and 404', async () => {
+    const order = await fx.order();
+    const paid = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    const stranger = sessionCookie({ id: newId() });
+    const cases: Array<[string, string, string | undefined, number]> = [
+      ['/api/payments/{id}', `/api/payments/${paid.body.id}`, undefined, 401],
+      ['/api/payments/{id}', '/api/payments/nope', stranger, 400],
+      ['/api/payments/{id}', `/api/payments/${paid.body.id}`, stranger, 404],
+      ['/api/payments', `/api/payments?orderId=${order.id}`, undefined, 401],
+      ['/api/payments', '/api/payments?orderId=nope', stranger, 400],
+      ['/api/payments', `/api/payments?orderId=${order.id}`, stranger, 404],
+    ];
+    for (const [route, url, cookie, status] of cases) {
+      const req = request(fx.service.server).get(url);
+      if (cookie) req.set('Cookie', cookie);
+      const res = await req;
+      expect({ url, status: res.status }).toEqual({ url, status });
+      expectDocumented(res, 'get', route);
+    }
+  });
+});
+
+describe('the Stripe webhook: real responses against the spec', () => {
+  test('when a signed event arrives, then a documented 200; unsigned, a documented 400', async () => {
+    const order = await fx.order();
+    const paid = await pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    const event = fx.stripe!.event('charge.refunded', paid.body.stripeId);
+    const post = (signature: string | undefined) => {
+      const req = request(fx.service.server).post('/api/payments/webhooks/stripe').set('Content-Type', 'application/json');
+      if (signature) req.set('Stripe-Signature', signature);
+      return req.send(JSON.stringify(event));
+    };
+    const { default: Stripe } = await import('stripe');
+    const signed = new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload: JSON.stringify(event), secret: WEBHOOK_SECRET });
+    const ok = await post(signed);
+    expect(ok.status).toBe(200);
+    expectDocumented(ok, 'post', '/api/payments/webhooks/stripe');
+    const bad = await post(undefined);
+    expect(bad.status).toBe(400);
+    expectDocumented(bad, 'post', '/api/payments/webhooks/stripe');
+  });
+});
+
 describe('probes and metrics: real responses against the spec', () => {
   test('when /healthz is asked, then a documented 200', async () => {
     const res = await request(fx.service.server).get('/healthz');
@@ -429,6 +498,12 @@ describe('a degraded instance: Stripe refuses its key, then its NATS goes away',
     await orders?.close().catch(() => undefined);
     await service?.stop();
     await nats?.stop();
+  });
+
+  test('when no webhook secret is configured, then the webhook endpoint answers a documented 503', async () => {
+    const res = await request(service.server).post('/api/payments/webhooks/stripe').set('Content-Type', 'application/json').set('Stripe-Signature', 't=1,v1=00').send('{}');
+    expect(res.status).toBe(503);
+    expectDocumented(res, 'post', '/api/payments/webhooks/stripe');
   });
 
   test('when Stripe refuses the service\'s credentials, then a documented 503 and nothing is recorded as paid', async () => {

@@ -21,7 +21,7 @@ test('when NATS is down during a payment, then the payment answers 201 and payme
 
   fx.nats = await natsServer({ port: nats.port, dir: nats.dir, store: 'file' });
   fx.spy = await PaymentCreatedSpy.connect(fx.nats);
-  await eventually(() => expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: res.body.stripeId, amount: res.body.amount, currency: 'usd' }]), 30_000);
+  await eventually(() => expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: res.body.stripeId, paymentIntentId: res.body.paymentIntentId, amount: res.body.amount, currency: 'usd' }]), 30_000);
   await eventually(async () => expect((await fx.payments(order.id))[0]).toMatchObject({ eventsOwed: [], eventsDueAt: null }));
   expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
 });

@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { eventually, sleep } from './support/eventually';
-import { DECLINED_TOKEN, INVALID_TOKEN } from './support/fake-stripe';
+import { DECLINED_PM, DECLINED_TOKEN, INVALID_TOKEN, VISA_PM } from './support/fake-stripe';
 import { cookieWithJwt, JWT_KEY, newId, sessionCookie } from './support/harness';
 import { PaymentsFixture } from './support/payments-fixture';
 
@@ -108,7 +108,7 @@ describe('POST /api/payments: input', () => {
     const res = await fx.pay(sessionCookie({ id: 'u1' }), {}).then(() => null);
     expect(res).toBeNull();
     const { default: request } = await import('supertest');
-    const unknown = await request(fx.service.server).get('/api/payments/nothing-here');
+    const unknown = await request(fx.service.server).get('/api/payments/nothing-here/at-all');
     expect(unknown.status).toBe(404);
     expectErrorShape(unknown.body);
   });
@@ -140,15 +140,20 @@ describe('POST /api/payments: charging', () => {
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(charge).toMatchObject({ amount: 1999, currency: 'usd', source: 'tok_visa' });
     expect(charge.idempotencyKey).toMatch(new RegExp(`^order-${order.id}-[0-9a-f]{40}$`));
-    expect(res.body).toMatchObject({ id: expect.any(String), orderId: order.id, stripeId: charge.id, amount: 1999, currency: 'usd' });
+    const [intent] = fx.stripe!.intentsFor(order.id);
+    expect(fx.stripe!.intentsFor(order.id)).toHaveLength(1);
+    expect(intent).toMatchObject({ status: 'succeeded', latestCharge: charge.id, amount: 1999, currency: 'usd', source: 'tok_visa' });
+    expect(res.body).toMatchObject({ id: expect.any(String), orderId: order.id, stripeId: charge.id, paymentIntentId: intent.id, amount: 1999, currency: 'usd' });
 
     const [payment] = await fx.payments(order.id);
-    expect(payment).toMatchObject({ state: 'succeeded', stripeId: charge.id, amount: 1999, currency: 'usd', userId: order.userId });
+    expect(payment).toMatchObject({ state: 'succeeded', stripeId: charge.id, paymentIntentId: intent.id, amount: 1999, currency: 'usd', userId: order.userId });
     expect(String(payment._id)).toBe(res.body.id);
     expect(payment).not.toHaveProperty('token');
     expect(await fx.orderModel.findById(order.id).lean()).toMatchObject({ status: 'complete', version: 0 });
 
-    await eventually(() => expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: charge.id, amount: res.body.amount, currency: 'usd' }]));
+    await eventually(() =>
+      expect(fx.spy.forOrder(order.id)).toEqual([{ id: res.body.id, orderId: order.id, stripeId: charge.id, paymentIntentId: intent.id, amount: res.body.amount, currency: 'usd' }]),
+    );
     await eventually(async () => expect((await fx.payments(order.id))[0]).toMatchObject({ eventsOwed: [], eventsDueAt: null }));
   });
 
@@ -217,6 +222,51 @@ describe('POST /api/payments: charging', () => {
     await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
     await sleep(500);
     expect(fx.spy.forOrder(order.id)).toHaveLength(1);
+  });
+});
+
+describe('POST /api/payments: PaymentMethods (contract 2026-11-29)', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['both token and paymentMethodId are sent', { token: 'tok_visa', paymentMethodId: VISA_PM, orderId: newId() }],
+    ['paymentMethodId is not a pm_ id', { paymentMethodId: 'card_123', orderId: newId() }],
+    ['paymentMethodId is a number', { paymentMethodId: 7, orderId: newId() }],
+  ];
+  test.each(cases)('when %s, then 400 naming paymentMethodId', async (_kind, body) => {
+    const res = await fx.pay(sessionCookie({ id: 'u1' }), body);
+    expect(res.status).toBe(400);
+    expectErrorShape(res.body, 'paymentMethodId');
+  });
+
+  test('when an order is paid with a PaymentMethod, then 201 and one PaymentIntent confirmed with it, its charge recorded', async () => {
+    const order = await fx.order({ price: 12 });
+    const res = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
+    expect(res.status).toBe(201);
+    const [intent] = fx.stripe!.intentsFor(order.id);
+    expect(fx.stripe!.intentsFor(order.id)).toHaveLength(1);
+    expect(intent).toMatchObject({ status: 'succeeded', paymentMethod: VISA_PM, amount: 1200 });
+    expect(intent.metadata).toEqual({ orderId: order.id, paymentId: res.body.id });
+    const create = fx.stripe!.requestsFor(order.id).find((req) => req.path === '/v1/payment_intents')!;
+    expect(create.params).toMatchObject({ confirm: 'true', 'automatic_payment_methods[enabled]': 'true', 'automatic_payment_methods[allow_redirects]': 'never' });
+    expect(res.body).toMatchObject({ stripeId: intent.latestCharge, paymentIntentId: intent.id, status: 'succeeded', amount: 1200 });
+    await eventually(() => expect(fx.spy.forOrder(order.id)).toMatchObject([{ stripeId: intent.latestCharge, paymentIntentId: intent.id }]));
+  });
+
+  test('when the PaymentMethod is declined, then 402 with Stripe\'s message and the order stays payable', async () => {
+    const order = await fx.order();
+    const res = await fx.pay(order.cookie, { paymentMethodId: DECLINED_PM, orderId: order.id });
+    expect(res.status).toBe(402);
+    expect(res.body).toEqual({ errors: [{ message: 'Your card was declined.' }] });
+    expect(await fx.payments(order.id)).toEqual([]);
+    expect((await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id })).status).toBe(201);
+    expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
+  });
+
+  test('when Stripe does not know the PaymentMethod, then 400 naming paymentMethodId', async () => {
+    const order = await fx.order();
+    const res = await fx.pay(order.cookie, { paymentMethodId: 'pm_doesNotExist', orderId: order.id });
+    expect(res.status).toBe(400);
+    expectErrorShape(res.body, 'paymentMethodId');
+    expect(await fx.payments(order.id)).toEqual([]);
   });
 });
 
@@ -305,11 +355,19 @@ describe('POST /api/payments: when Stripe fails', () => {
     const { PaymentClaims } = await import('../src/payments/claims');
     const claims = new PaymentClaims(fx.paymentModel, fx.orderModel, 60_000);
     const stored = await fx.orderModel.findById(order.id).lean();
-    const claim = await claims.claim({ ...stored!, userId: order.userId }, 'tok_visa', 4200, 'usd');
+    const claim = await claims.claim({ ...stored!, userId: order.userId }, 'pm_card_visa', 4200, 'usd', 'paymentMethodId');
     const { default: Stripe } = await import('stripe');
     const stripe = new Stripe('sk_test_crashed', { host: '127.0.0.1', port: Number(new URL(fx.stripe!.url).port), protocol: 'http' });
-    await stripe.charges.create(
-      { amount: 4200, currency: 'usd', source: 'tok_visa', metadata: { orderId: order.id }, description: `Order ${order.id}` },
+    await stripe.paymentIntents.create(
+      {
+        amount: 4200,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+        confirm: true,
+        metadata: { orderId: order.id, paymentId: String(claim!._id) },
+        description: `Order ${order.id}`,
+      },
       { idempotencyKey: claim!.idempotencyKey },
     );
     await fx.paymentModel.updateOne({ _id: claim!._id }, { $set: { leaseUntil: new Date(Date.now() - 1000) } });

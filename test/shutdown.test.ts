@@ -55,7 +55,7 @@ describe('graceful shutdown of the service process', () => {
     const body = (await res.json()) as { id: string; stripeId: string; amount: number };
     expect(await first.stopped()).toEqual({ code: 0, signal: null });
     expect(first.entries().some((entry) => entry.msg === 'payments service stopped')).toBe(true);
-    await eventually(() => expect(spy.forOrder(order.id)).toEqual([{ id: body.id, orderId: order.id, stripeId: body.stripeId, amount: body.amount, currency: 'usd' }]));
+    await eventually(() => expect(spy.forOrder(order.id)).toEqual([{ id: body.id, orderId: order.id, stripeId: body.stripeId, paymentIntentId: expect.stringMatching(/^pi_/), amount: body.amount, currency: 'usd' }]));
     stripe.delayMs = 0;
 
     // While no instance runs, the orders service goes on publishing.

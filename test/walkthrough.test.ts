@@ -77,8 +77,10 @@ describe('the README walk-through on the local stack', () => {
         const [orderId, paymentLine, ...eventLines] = walk.stdout.trim().split('\n');
         expect(orderId).toMatch(/^[0-9a-f]{24}$/);
         const payment = JSON.parse(paymentLine);
-        expect(payment).toMatchObject({ orderId, amount: 1999, currency: 'usd', status: 'succeeded', stripeId: expect.stringMatching(/^ch_/) });
-        expect(eventLines).toEqual([`payment:created ${JSON.stringify({ id: payment.id, orderId, stripeId: payment.stripeId, amount: 1999, currency: 'usd' })}`]);
+        expect(payment).toMatchObject({ orderId, amount: 1999, currency: 'usd', status: 'succeeded', stripeId: expect.stringMatching(/^ch_/), paymentIntentId: expect.stringMatching(/^pi_/) });
+        expect(eventLines).toEqual([
+          `payment:created ${JSON.stringify({ id: payment.id, orderId, stripeId: payment.stripeId, paymentIntentId: payment.paymentIntentId, amount: 1999, currency: 'usd' })}`,
+        ]);
         payments.push(payment);
       }
 

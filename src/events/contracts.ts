@@ -25,8 +25,10 @@ export interface OrderCancelled {
 export interface PaymentCreated {
   id: string;
   orderId: string;
-  /** The Stripe charge id (`ch_…`). */
+  /** The Stripe charge id (`ch_…`; with PaymentIntents, its `latest_charge`). */
   stripeId: string;
+  /** The PaymentIntent (`pi_…`) that made the charge (contract addition 2026-11-29). */
+  paymentIntentId?: string;
   amount: number;
   currency: string;
 }

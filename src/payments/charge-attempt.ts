@@ -3,24 +3,22 @@ import { Metrics } from '../metrics';
 import { PaymentClaims } from './claims';
 import { CrashSwitch } from './crash-points';
 import { Payment } from './payment-model';
-import { ChargeOutcome, StripeCharges } from './stripe-charges';
+import { ChargeOutcome, ChargeRequest, LookupOutcome, StripeCharges } from './stripe-charges';
 
 export type AttemptResult =
   /** Charged; `cancelled`: the order was cancelled meanwhile and the refund is owed. */
   | { kind: 'paid'; payment: Payment; cancelled: boolean }
-  | Exclude<ChargeOutcome, { kind: 'charged' }>;
+  /** The customer must authenticate (3-D Secure); the claim is kept until Stripe says how it ended. */
+  | { kind: 'requires_action'; payment: Payment; paymentIntentId: string; clientSecret: string }
+  /** Stripe said for certain that nothing exists for this claim (its stored failure, or an idempotency error): the order is free again. */
+  | { kind: 'nothing'; message: string }
+  | Exclude<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'idempotency_conflict' }>;
 
 /** How long to wait before asking Stripe again about an unanswered charge. */
 export function retryDelayMs(attempt: number, baseMs: number): number {
   return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 10 * 60_000);
 }
 
-/**
- * One try at charging a claimed order, used by the request that claimed it and
- * by recovery alike. Whatever Stripe answers is saved before this returns:
- * charged is recorded with its event owed, a definite failure releases the
- * order, and no answer keeps the claim for a retry with the same key.
- */
 export interface ChargeAttemptsDeps {
   claims: PaymentClaims;
   charges: StripeCharges;
@@ -30,36 +28,73 @@ export interface ChargeAttemptsDeps {
   eventLeaseMs: number;
   /** First wait before asking Stripe again about an unanswered charge; doubles each time. */
   retryBaseMs: number;
+  /** How long a customer may take to authenticate (3-D Secure) before the PaymentIntent is cancelled and the order freed, in ms. */
+  actionTimeoutMs: number;
   metrics: Metrics;
   logger: Logger;
   crash: CrashSwitch;
 }
 
+/**
+ * One try at charging a claimed order, used by the request that claimed it and
+ * by recovery alike. Whatever Stripe answers is saved before this returns:
+ * charged is recorded with its event owed, a definite failure releases the
+ * order, and anything undecided keeps the claim for recovery.
+ *
+ * The first try creates the PaymentIntent. A later try (recovery, a client
+ * resending the same card) first asks Stripe what exists for the claim
+ * (retrieve, or list by the claim's metadata) and follows it; only when Stripe
+ * lists nothing is the same request sent again under the same key, and a
+ * replayed stored failure or an idempotency error then proves that nothing was
+ * charged: the order is released, and the next claim uses a new key.
+ */
 export class ChargeAttempts {
   constructor(private readonly deps: ChargeAttemptsDeps) {}
 
   async run(claim: Payment): Promise<AttemptResult> {
-    const { claims, charges, metrics, crash } = this.deps;
-    const log = this.deps.logger.child({ orderId: claim.orderId, paymentId: String(claim._id) });
-    if (!claim.token) throw new Error(`payment ${String(claim._id)} is charging without a token`);
+    const { charges, metrics, crash } = this.deps;
     crash('after-claim');
     const stopTimer = metrics.chargeSeconds.startTimer();
-    const outcome = await charges.charge({
-      amount: claim.amount,
-      currency: claim.currency,
-      source: claim.token,
-      idempotencyKey: claim.idempotencyKey,
-      metadata: { orderId: claim.orderId },
-    });
+    let outcome: ChargeOutcome | LookupOutcome;
+    if (claim.chargeAttempts <= 1) {
+      outcome = await charges.charge(this.request(claim));
+    } else {
+      outcome = await charges.lookup({ paymentId: String(claim._id), paymentIntentId: claim.paymentIntentId, since: claim.createdAt });
+      if (outcome.kind === 'none') outcome = await charges.charge(this.request(claim));
+      if (outcome.kind === 'requires_action' && this.abandoned(claim)) outcome = await charges.cancel(outcome.paymentIntentId);
+    }
     const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
     stopTimer({ outcome: result });
     metrics.charges.inc({ outcome: result });
+    return this.settle(claim, outcome);
+  }
 
+  private request(claim: Payment): ChargeRequest {
+    if (!claim.token) throw new Error(`payment ${String(claim._id)} is charging without a card`);
+    return {
+      amount: claim.amount,
+      currency: claim.currency,
+      method: claim.method === 'paymentMethodId' ? { paymentMethodId: claim.token } : { token: claim.token },
+      idempotencyKey: claim.idempotencyKey,
+      metadata: { orderId: claim.orderId, paymentId: String(claim._id) },
+    };
+  }
+
+  private abandoned(claim: Payment): boolean {
+    return claim.actionRequiredAt !== undefined && Date.now() - new Date(claim.actionRequiredAt).getTime() >= this.deps.actionTimeoutMs;
+  }
+
+  private async settle(claim: Payment, outcome: ChargeOutcome | LookupOutcome): Promise<AttemptResult> {
+    const { claims, crash } = this.deps;
+    const log = this.deps.logger.child({ orderId: claim.orderId, paymentId: String(claim._id) });
     switch (outcome.kind) {
       case 'charged': {
         crash('after-charge');
-        const { payment, cancelled } = await claims.record(claim, outcome.stripeId, this.deps.eventLeaseMs);
-        log.info({ stripeId: outcome.stripeId, amount: claim.amount, currency: claim.currency, orderCancelled: cancelled }, 'payment recorded');
+        const { payment, cancelled } = await claims.record(claim, outcome, this.deps.eventLeaseMs);
+        log.info(
+          { stripeId: outcome.stripeId, paymentIntentId: outcome.paymentIntentId, amount: claim.amount, currency: claim.currency, orderCancelled: cancelled },
+          'payment recorded',
+        );
         crash('after-record');
         this.deps.onPaid(payment);
         return { kind: 'paid', payment, cancelled };
@@ -69,8 +104,31 @@ export class ChargeAttempts {
         await claims.release(claim);
         log.info({ outcome: outcome.kind, reason: outcome.message }, 'charge failed; order released');
         return outcome;
-      case 'unavailable':
-      case 'unknown': {
+      case 'idempotency_conflict':
+      case 'none':
+        // Only reached through a replay: `none` never leaves run(). Stripe ran nothing under this key.
+        await claims.release(claim);
+        log.warn({ reason: outcome.kind }, 'Stripe holds nothing for this claim; order released');
+        return { kind: 'nothing', message: outcome.kind };
+      case 'requires_action': {
+        const retryInMs = Math.min(retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs), this.deps.actionTimeoutMs);
+        await claims.defer(claim, retryInMs, 'customer authenticating', { paymentIntentId: outcome.paymentIntentId, actionRequired: true });
+        log.info({ paymentIntentId: outcome.paymentIntentId }, 'card needs authentication; claim kept');
+        return { kind: 'requires_action', payment: claim, paymentIntentId: outcome.paymentIntentId, clientSecret: outcome.clientSecret };
+      }
+      case 'processing': {
+        const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
+        await claims.defer(claim, retryInMs, 'Stripe processing', { paymentIntentId: outcome.paymentIntentId });
+        return outcome;
+      }
+      case 'unknown':
+      case 'unavailable': {
+        if (outcome.kind === 'unknown' && outcome.replayed && claim.chargeAttempts > 1) {
+          // Stripe's stored answer for the key, and (asked just before) no PaymentIntent for the claim: nothing was charged.
+          await claims.release(claim);
+          log.warn({ reason: outcome.message }, 'Stripe replayed a stored failure and holds nothing for this claim; order released');
+          return { kind: 'nothing', message: outcome.message };
+        }
         const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
         await claims.defer(claim, retryInMs);
         log.warn({ reason: outcome.message, attempt: claim.chargeAttempts, retryInMs }, 'charge outcome unknown; will ask Stripe again');

@@ -9,9 +9,13 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Same order and same token give the same key, so Stripe answers a retry with the first charge. */
-export function idempotencyKey(orderId: string, token: string): string {
-  return `order-${orderId}-${createHash('sha256').update(`${orderId}:${token}`).digest('hex').slice(0, 40)}`;
+/**
+ * One key per claim: every retry of one claim is the same request, so Stripe
+ * answers it with the first PaymentIntent; a new claim (after Stripe said for
+ * certain that nothing exists) is a new request, never the replay of a stored failure.
+ */
+export function idempotencyKey(orderId: string, token: string, paymentId: Types.ObjectId): string {
+  return `order-${orderId}-${createHash('sha256').update(`${orderId}:${token}:${String(paymentId)}`).digest('hex').slice(0, 40)}`;
 }
 
 /**
@@ -33,17 +37,25 @@ export class PaymentClaims {
   }
 
   /** Inserts the claim; null when another request claimed the order first. */
-  async claim(order: Order & { userId: string }, token: string, amount: number, currency: string): Promise<Payment | null> {
+  async claim(
+    order: Order & { userId: string },
+    token: string,
+    amount: number,
+    currency: string,
+    method: Payment['method'] = 'token',
+  ): Promise<Payment | null> {
     const now = new Date();
+    const _id = new Types.ObjectId();
     try {
       const created = await this.payments.create({
-        _id: new Types.ObjectId(),
+        _id,
         orderId: order._id,
         userId: order.userId,
         history: [step('claimed', `${amount} ${currency}`)],
         token,
+        method,
         tokenHash: hashToken(token),
-        idempotencyKey: idempotencyKey(order._id, token),
+        idempotencyKey: idempotencyKey(order._id, token, _id),
         amount,
         currency,
         state: PaymentState.Charging,
@@ -65,8 +77,36 @@ export class PaymentClaims {
         { _id: paymentId, state: PaymentState.Charging, leaseUntil: { $lte: now } },
         {
           $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) },
+          $unset: { awaitingCustomer: 1 },
           $inc: { chargeAttempts: 1 },
           $push: { history: step('charge taken over') },
+        },
+        { returnDocument: 'after' },
+      )
+      .lean<Payment>();
+  }
+
+  /**
+   * Takes over a claim for a Stripe event about it: one nobody holds (its lease
+   * ran out) or one waiting for the customer's 3-D Secure (`awaitingCustomer`:
+   * its lease is only recovery's timer then; the request answered 202 and left).
+   * Whoever takes it over clears `awaitingCustomer`, so a webhook and recovery
+   * do not both hold it.
+   */
+  takeOverForEvent(paymentId: Types.ObjectId): Promise<Payment | null> {
+    const now = new Date();
+    return this.payments
+      .findOneAndUpdate(
+        {
+          _id: paymentId,
+          state: PaymentState.Charging,
+          $or: [{ leaseUntil: { $lte: now } }, { awaitingCustomer: true }],
+        },
+        {
+          $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) },
+          $unset: { awaitingCustomer: 1 },
+          $inc: { chargeAttempts: 1 },
+          $push: { history: step('taken over for a Stripe event') },
         },
         { returnDocument: 'after' },
       )
@@ -90,7 +130,11 @@ export class PaymentClaims {
    * meanwhile, the `payment:created` not yet published is dropped (the recorder
    * still holds its lease) and the refund is owed. `cancelled` says which.
    */
-  async record(claim: Payment, stripeId: string, eventLeaseMs: number): Promise<{ payment: Payment; cancelled: boolean }> {
+  async record(
+    claim: Payment,
+    { stripeId, paymentIntentId }: { stripeId: string; paymentIntentId?: string },
+    eventLeaseMs: number,
+  ): Promise<{ payment: Payment; cancelled: boolean }> {
     const recorded = await this.payments
       .findOneAndUpdate(
         { _id: claim._id, state: PaymentState.Charging },
@@ -98,6 +142,7 @@ export class PaymentClaims {
           $set: {
             state: PaymentState.Succeeded,
             stripeId,
+            ...(paymentIntentId ? { paymentIntentId } : {}),
             chargedAt: new Date(),
             eventsOwed: [Subjects.PaymentCreated],
             eventsDueAt: new Date(Date.now() + eventLeaseMs),
@@ -138,11 +183,28 @@ export class PaymentClaims {
     await this.payments.deleteOne({ _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts });
   }
 
-  /** The outcome is unknown: keep the claim, and let recovery ask Stripe again after `retryInMs`. */
-  async defer(claim: Payment, retryInMs: number): Promise<void> {
+  /**
+   * Not decided yet (no answer, Stripe processing, the customer authenticating):
+   * keep the claim, remember the PaymentIntent if Stripe named it, and let
+   * recovery ask Stripe again after `retryInMs`.
+   */
+  async defer(
+    claim: Payment,
+    retryInMs: number,
+    what = 'charge outcome unknown',
+    intent: { paymentIntentId?: string; actionRequired?: boolean } = {},
+  ): Promise<void> {
+    const set: Record<string, unknown> = { leaseUntil: new Date(Date.now() + retryInMs) };
+    if (intent.paymentIntentId) set.paymentIntentId = intent.paymentIntentId;
+    if (intent.actionRequired) set.awaitingCustomer = true;
+    if (intent.actionRequired && !claim.actionRequiredAt) set.actionRequiredAt = new Date();
     await this.payments.updateOne(
       { _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts },
-      { $set: { leaseUntil: new Date(Date.now() + retryInMs) }, $push: { history: step('charge outcome unknown', `retry in ${retryInMs} ms`) } },
+      { $set: set, $push: { history: step(what, `retry in ${retryInMs} ms`) } },
     );
+  }
+
+  findById(paymentId: Types.ObjectId | string): Promise<Payment | null> {
+    return this.payments.findById(paymentId).lean<Payment>();
   }
 }

@@ -151,7 +151,14 @@ export class PaymentOutbox {
 /** `payment:created` (docs/CONTRACT.md): the payment's id, its order, the charge and the amount in minor units. */
 function paymentCreated(subject: string, payment: Payment): PaymentCreated {
   if (subject !== Subjects.PaymentCreated) throw new Error(`a payment owes an unknown event ${subject}`);
-  return { id: String(payment._id), orderId: payment.orderId, stripeId: payment.stripeId!, amount: payment.amount, currency: payment.currency };
+  return {
+    id: String(payment._id),
+    orderId: payment.orderId,
+    stripeId: payment.stripeId!,
+    ...(payment.paymentIntentId ? { paymentIntentId: payment.paymentIntentId } : {}),
+    amount: payment.amount,
+    currency: payment.currency,
+  };
 }
 
 /** `payment:refunded` (docs/CONTRACT.md, 2026-11-29): the payment's id, its order, the charge, the refund and its amount. */

@@ -6,11 +6,18 @@ import { hashToken, PaymentClaims } from './claims';
 import { toMinorUnits } from './money';
 import { Payment, PaymentState } from './payment-model';
 
+/** A request to pay: exactly one of a card token (`tok_…`) or a PaymentMethod id (`pm_…`). */
 export interface PayOrder {
   userId: string;
   orderId: string;
-  token: string;
+  token?: string;
+  paymentMethodId?: string;
 }
+
+/** What a request to pay ends with: paid (201), or waiting for the customer's 3-D Secure (202). */
+export type PayResult =
+  | { kind: 'paid'; payment: Payment }
+  | { kind: 'requires_action'; payment: Payment; clientSecret: string };
 
 /**
  * The story of a payment: find the order, make sure this user may pay it, claim
@@ -25,7 +32,16 @@ export class OrderPayments {
     private readonly currency: string,
   ) {}
 
-  async pay({ userId, orderId, token }: PayOrder): Promise<Payment> {
+  /**
+   * Errors (AppError): 404 unknown order, 401 another user's, 400 cancelled or
+   * paid or a card Stripe does not know (`field`), 402 declined (Stripe's
+   * message), 409 another payment in progress, 429 too many attempts, 502/503
+   * Stripe failing (the claim is kept, or released when Stripe says nothing exists).
+   */
+  async pay({ userId, orderId, token, paymentMethodId }: PayOrder): Promise<PayResult> {
+    const card = token ?? paymentMethodId;
+    if (card === undefined) throw new AppError(400, 'token or paymentMethodId is required', 'token');
+    const method = token !== undefined ? 'token' : 'paymentMethodId';
     await this.attemptLimit.take(userId);
     const order = await this.orders.findById(orderId).lean();
     // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
@@ -34,7 +50,7 @@ export class OrderPayments {
 
     if (PAYABLE_STATUSES.includes(order.status)) {
       const amount = toMinorUnits(order.price ?? Number.NaN, this.currency);
-      const claim = await this.claims.claim({ ...order, userId: order.userId }, token, amount, this.currency);
+      const claim = await this.claims.claim({ ...order, userId: order.userId }, card, amount, this.currency, method);
       if (claim) return answer(await this.attempts.run(claim));
     }
 
@@ -42,7 +58,7 @@ export class OrderPayments {
     if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
     // The order has a payment already (the claim lost), or it cannot be paid.
     const existing = await this.claims.findByOrder(orderId);
-    if (existing) return this.answerExisting(existing, token);
+    if (existing) return this.answerExisting(existing, card);
     if (PAYABLE_STATUSES.includes(order.status)) throw new AppError(409, 'A payment for this order is in progress');
     throw new AppError(400, 'Order is already paid');
   }
@@ -51,10 +67,10 @@ export class OrderPayments {
    * The order has a payment document already. The same token gets the same
    * payment (a client retry); a claim left unresolved is retried with its key.
    */
-  private async answerExisting(existing: Payment, token: string): Promise<Payment> {
+  private async answerExisting(existing: Payment, token: string): Promise<PayResult> {
     const sameToken = existing.tokenHash === hashToken(token);
     if (existing.state === PaymentState.Succeeded) {
-      if (sameToken) return existing;
+      if (sameToken) return { kind: 'paid', payment: existing };
       throw new AppError(400, 'Order is already paid');
     }
     const takenOver = sameToken ? await this.claims.takeOver(existing._id) : null;
@@ -63,12 +79,18 @@ export class OrderPayments {
   }
 }
 
-function answer(result: AttemptResult): Payment {
+function answer(result: AttemptResult): PayResult {
   switch (result.kind) {
     case 'paid':
       // Charged, but the order was cancelled meanwhile: the refund is owed already.
       if (result.cancelled) throw new AppError(400, 'The order was cancelled while it was being paid; the charge is refunded');
-      return result.payment;
+      return { kind: 'paid', payment: result.payment };
+    case 'requires_action':
+      return { kind: 'requires_action', payment: result.payment, clientSecret: result.clientSecret };
+    case 'nothing':
+      return fail(new AppError(502, 'The payment provider failed; nothing was charged, the order can be paid again'));
+    case 'processing':
+      return fail(new AppError(502, 'The payment provider is still processing the payment; it is not complete yet'));
     case 'declined':
       return fail(new AppError(402, result.message));
     case 'rejected':

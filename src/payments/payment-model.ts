@@ -6,8 +6,11 @@ import { Connection, Model, Schema, Types } from 'mongoose';
  *
  *   charging  - claimed; the charge may or may not have reached Stripe. Whoever
  *               holds `leaseUntil` may call Stripe with `idempotencyKey` and
- *               `token` (kept only until the outcome is known: Stripe replays
- *               an idempotent request only when its parameters are the same).
+ *               `token` (the card token or PaymentMethod id, as `method` says;
+ *               kept only until the outcome is known: Stripe replays an
+ *               idempotent request only when its parameters are the same).
+ *               `paymentIntentId` once Stripe named it; `actionRequiredAt` while
+ *               the customer is asked for 3-D Secure.
  *   succeeded - charged (`stripeId`). A refund, if the order is cancelled, is a
  *               document of its own (`refunds`, see refund-model.ts).
  *
@@ -36,7 +39,10 @@ export interface Payment {
   _id: Types.ObjectId;
   orderId: string;
   userId: string;
+  /** The card token or PaymentMethod id, until the outcome is known. */
   token?: string;
+  /** Which of the two `token` holds. */
+  method: 'token' | 'paymentMethodId';
   tokenHash: string;
   idempotencyKey: string;
   /** Minor units of `currency`, as Stripe was asked to charge. */
@@ -45,7 +51,13 @@ export interface Payment {
   state: PaymentState;
   leaseUntil: Date;
   chargeAttempts: number;
+  /** The Charge (`ch_…`, the PaymentIntent's `latest_charge`). */
   stripeId?: string;
+  paymentIntentId?: string;
+  /** When Stripe first answered `requires_action` (3-D Secure) for this claim. */
+  actionRequiredAt?: Date;
+  /** True while nobody calls Stripe for it and the customer authenticates: a webhook may take it over before its lease ends. */
+  awaitingCustomer?: boolean;
   chargedAt?: Date;
   eventsOwed: string[];
   eventsDueAt: Date | null;
@@ -61,6 +73,7 @@ const paymentSchema = new Schema<Payment>(
     orderId: { type: String, required: true },
     userId: { type: String, required: true },
     token: { type: String },
+    method: { type: String, enum: ['token', 'paymentMethodId'], default: 'token' },
     tokenHash: { type: String, required: true },
     idempotencyKey: { type: String, required: true },
     amount: { type: Number, required: true },
@@ -69,6 +82,9 @@ const paymentSchema = new Schema<Payment>(
     leaseUntil: { type: Date, required: true },
     chargeAttempts: { type: Number, required: true, default: 0 },
     stripeId: { type: String },
+    paymentIntentId: { type: String },
+    actionRequiredAt: { type: Date },
+    awaitingCustomer: { type: Boolean },
     chargedAt: { type: Date },
     eventsOwed: { type: [String], default: [] },
     eventsDueAt: { type: Date, default: null },

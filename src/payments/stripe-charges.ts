@@ -1,27 +1,47 @@
 import Stripe from 'stripe';
 
+/** What the customer pays with: a card token (`tok_…`, the course client) or a PaymentMethod (`pm_…`, Stripe.js Elements). */
+export type PaymentMethodRef = { token: string } | { paymentMethodId: string };
+
 export interface ChargeRequest {
+  /** Minor units of `currency`. */
   amount: number;
   currency: string;
-  source: string;
+  method: PaymentMethodRef;
+  /** One per claim: every retry of one claim is the same request to Stripe. */
   idempotencyKey: string;
   /** Only what is the same on every attempt: Stripe refuses a key reused with other parameters. */
-  metadata: { orderId: string };
+  metadata: { orderId: string; paymentId: string };
 }
 
 /**
- * What Stripe said about a charge. `declined` and `rejected` are Stripe's stored
- * answer for the idempotency key, so no charge exists under it. `unavailable`
- * (rate limited, our key refused) and `unknown` (network failure, timeout,
- * Stripe 5xx) say nothing about an earlier try under the same key, which may
- * have charged: such an attempt is kept and retried with the same key.
+ * What Stripe said about a payment (API "The PaymentIntent object", `status`):
+ * - `charged`: succeeded; `stripeId` is the Charge (`latest_charge`).
+ * - `requires_action`: the customer must authenticate (3-D Secure) with `clientSecret`.
+ * - `processing`: Stripe has not decided yet.
+ * - `declined` (card error, or the intent back at `requires_payment_method`/`canceled`)
+ *   and `rejected` (an invalid request): nothing was charged.
+ * - `unavailable` (rate limited, our key refused) and `unknown` (network failure,
+ *   timeout, Stripe 5xx) say nothing about what exists. `replayed`: the answer is
+ *   Stripe's stored one for the idempotency key (its `Idempotent-Replayed`
+ *   header), so the first request under the key has ended with it.
+ * - `idempotency_conflict`: Stripe refused the key as used with other parameters
+ *   (a definite answer: this request ran nothing).
  */
 export type ChargeOutcome =
-  | { kind: 'charged'; stripeId: string }
-  | { kind: 'declined'; message: string }
-  | { kind: 'rejected'; message: string; field?: 'token'; amount?: true }
+  | { kind: 'charged'; stripeId: string; paymentIntentId: string }
+  | { kind: 'requires_action'; paymentIntentId: string; clientSecret: string }
+  | { kind: 'processing'; paymentIntentId: string }
+  | { kind: 'declined'; message: string; paymentIntentId?: string }
+  | { kind: 'rejected'; message: string; field?: 'token' | 'paymentMethodId'; amount?: true }
   | { kind: 'unavailable'; message: string }
-  | { kind: 'unknown'; message: string };
+  | { kind: 'unknown'; message: string; replayed?: boolean }
+  | { kind: 'idempotency_conflict'; message: string };
+
+/** A lookup: what Stripe holds for one claim, or `none` (a definite answer: Stripe lists no PaymentIntent for it). */
+export type LookupOutcome =
+  | Extract<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'processing' | 'declined' | 'unavailable' | 'unknown' }>
+  | { kind: 'none' };
 
 export interface StripeOptions {
   key: string;
@@ -42,40 +62,137 @@ export function createStripe({ key, apiUrl, timeoutMs, maxNetworkRetries }: Stri
   return new Stripe(key, { ...target, timeout: timeoutMs, maxNetworkRetries, telemetry: false });
 }
 
-/** Charges a card token; Stripe's errors are told apart by class, never by message text. */
+/** How many PaymentIntents a lookup reads at most before it gives up (the answer is then `unknown`). */
+const LOOKUP_LIMIT = 1000;
+
+/**
+ * Charges through PaymentIntents (API "Create a PaymentIntent", `confirm: true`,
+ * `automatic_payment_methods.allow_redirects: 'never'` so no `return_url` is needed), reads what
+ * exists, and cancels. Stripe's errors are told apart by class and code, never
+ * by message text.
+ */
 export class StripeCharges {
   constructor(private readonly stripe: Stripe) {}
 
+  /**
+   * Creates and confirms a PaymentIntent. A card token first becomes a
+   * PaymentMethod (API "Create a PaymentMethod", `card[token]`, under the key
+   * `<idempotencyKey>-pm`): that is the form Stripe's OpenAPI accepts.
+   */
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+    let paymentMethod: string;
+    if ('token' in request.method) {
+      try {
+        const created = await this.stripe.paymentMethods.create(
+          { type: 'card', card: { token: request.method.token } },
+          { idempotencyKey: `${request.idempotencyKey}-pm` },
+        );
+        paymentMethod = created.id;
+      } catch (err) {
+        return classify(err, 'token');
+      }
+    } else {
+      paymentMethod = request.method.paymentMethodId;
+    }
     try {
-      const charge = await this.stripe.charges.create(
+      const intent = await this.stripe.paymentIntents.create(
         {
           amount: request.amount,
           currency: request.currency,
-          source: request.source,
+          payment_method: paymentMethod,
+          // Cards only in effect: no redirect-based method, so confirming needs no return_url (API "Create a PaymentIntent").
+          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+          confirm: true,
           metadata: request.metadata,
           description: `Order ${request.metadata.orderId}`,
         },
         { idempotencyKey: request.idempotencyKey },
       );
-      if (charge.status === 'failed') {
-        return { kind: 'declined', message: charge.failure_message ?? 'Your card was declined.' };
-      }
-      return { kind: 'charged', stripeId: charge.id };
+      return fromIntent(intent);
     } catch (err) {
-      return classify(err);
+      return classify(err, 'token' in request.method ? 'token' : 'paymentMethodId');
+    }
+  }
+
+  /**
+   * What Stripe holds for a claim: the PaymentIntent `paymentIntentId` when it is
+   * known, else the one whose `metadata.paymentId` is the claim's, found by
+   * listing PaymentIntents created since `since` (API "List all PaymentIntents").
+   * Not Search: Stripe's "Search" guide, "Data freshness", says not to use it for
+   * read-after-write (searchable in under a minute, later during an outage) and
+   * to use the list APIs instead. Reads at most 1,000 intents, else `unknown`.
+   */
+  async lookup(claim: { paymentId: string; paymentIntentId?: string; since: Date }): Promise<LookupOutcome> {
+    try {
+      if (claim.paymentIntentId) return fromIntent(await this.stripe.paymentIntents.retrieve(claim.paymentIntentId)) as LookupOutcome;
+      const gte = Math.floor(claim.since.getTime() / 1000) - 300; // clock skew between us and Stripe
+      let read = 0;
+      for await (const intent of this.stripe.paymentIntents.list({ created: { gte }, limit: 100 })) {
+        if (intent.metadata?.paymentId === claim.paymentId) return fromIntent(intent) as LookupOutcome;
+        read += 1;
+        if (read >= LOOKUP_LIMIT) return { kind: 'unknown', message: `no answer among ${read} PaymentIntents` };
+      }
+      return { kind: 'none' };
+    } catch (err) {
+      const outcome = classify(err);
+      return outcome.kind === 'unavailable' ? outcome : { kind: 'unknown', message: 'message' in outcome ? outcome.message : String(err) };
+    }
+  }
+
+  /**
+   * Cancels a PaymentIntent nobody completed (API "Cancel a PaymentIntent",
+   * `abandoned`); one that succeeded meanwhile answers with what it is.
+   */
+  async cancel(paymentIntentId: string): Promise<LookupOutcome> {
+    try {
+      return fromIntent(await this.stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' })) as LookupOutcome;
+    } catch (err) {
+      if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state') {
+        return this.lookup({ paymentId: '', paymentIntentId, since: new Date() });
+      }
+      const outcome = classify(err);
+      return outcome.kind === 'unavailable' ? outcome : { kind: 'unknown', message: 'message' in outcome ? outcome.message : String(err) };
     }
   }
 }
 
-function classify(err: unknown): ChargeOutcome {
+function fromIntent(intent: Stripe.PaymentIntent): ChargeOutcome {
+  switch (intent.status) {
+    case 'succeeded': {
+      const charge = typeof intent.latest_charge === 'string' ? intent.latest_charge : intent.latest_charge?.id;
+      if (!charge) return { kind: 'unknown', message: `PaymentIntent ${intent.id} succeeded without a charge` };
+      return { kind: 'charged', stripeId: charge, paymentIntentId: intent.id };
+    }
+    case 'requires_action':
+      return { kind: 'requires_action', paymentIntentId: intent.id, clientSecret: intent.client_secret ?? '' };
+    case 'processing':
+    case 'requires_capture':
+    case 'requires_confirmation':
+      return { kind: 'processing', paymentIntentId: intent.id };
+    case 'canceled':
+      return { kind: 'declined', message: 'The payment was cancelled', paymentIntentId: intent.id };
+    case 'requires_payment_method':
+    default:
+      return { kind: 'declined', message: intent.last_payment_error?.message ?? 'Your card was declined.', paymentIntentId: intent.id };
+  }
+}
+
+function classify(err: unknown, method?: 'token' | 'paymentMethodId'): ChargeOutcome {
   const { errors } = Stripe;
   if (err instanceof errors.StripeCardError) {
-    return { kind: 'declined', message: err.message };
+    return { kind: 'declined', message: err.message, paymentIntentId: err.payment_intent?.id };
+  }
+  if (err instanceof errors.StripeIdempotencyError) {
+    return { kind: 'idempotency_conflict', message: err.message };
   }
   if (err instanceof errors.StripeInvalidRequestError) {
-    const aboutToken = err.param === 'source' || err.code === 'resource_missing' || err.code === 'token_already_used';
-    if (aboutToken) return { kind: 'rejected', message: 'The card token is invalid, expired or already used', field: 'token' };
+    if (err.type === 'idempotency_error') return { kind: 'idempotency_conflict', message: err.message };
+    const aboutMethod =
+      err.param === 'payment_method' || err.param?.startsWith('card') || err.code === 'resource_missing' || err.code === 'token_already_used';
+    if (aboutMethod && method) {
+      const message = method === 'token' ? 'The card token is invalid, expired or already used' : 'The payment method is invalid or cannot be used';
+      return { kind: 'rejected', message, field: method };
+    }
     // Stripe's own minimum (the equivalent of 0.50 USD) or maximum for a currency it documents no fixed limit for.
     if (err.code === 'amount_too_small' || err.code === 'amount_too_large' || err.code === 'invalid_charge_amount') {
       return { kind: 'rejected', message: 'The order amount cannot be charged in this currency', amount: true };
@@ -89,7 +206,13 @@ function classify(err: unknown): ChargeOutcome {
   ) {
     return { kind: 'unavailable', message: err.constructor.name };
   }
-  // Connection errors, timeouts, Stripe 5xx, idempotency conflicts while the first
-  // request still runs: the charge may exist.
-  return { kind: 'unknown', message: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
+  // Connection errors, timeouts, Stripe 5xx, a request under the key still running: the payment may exist.
+  const replayed = err instanceof errors.StripeError && headerOf(err, 'idempotent-replayed') === 'true';
+  return { kind: 'unknown', message: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err), replayed };
+}
+
+function headerOf(err: Stripe.errors.StripeError, name: string): string | undefined {
+  const headers = (err as unknown as { headers?: Record<string, string | string[] | undefined> }).headers;
+  const value = headers?.[name];
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -135,6 +135,7 @@ export interface PaymentCreatedEvent {
   id: string;
   orderId: string;
   stripeId: string;
+  paymentIntentId?: string;
   amount?: number;
   currency?: string;
 }

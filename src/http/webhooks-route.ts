@@ -1,0 +1,32 @@
+import express, { Router } from 'express';
+import type Stripe from 'stripe';
+import { AppError } from '../errors';
+import { StripeWebhooks } from '../payments/stripe-webhooks';
+
+/** Checks a delivery's `Stripe-Signature` against the raw body; throws when it is missing, wrong or too old. */
+export type VerifyStripeEvent = (payload: Buffer, signature: string) => Stripe.Event;
+
+/**
+ * `POST /api/payments/webhooks/stripe` (contract 2026-11-29): Stripe's webhook
+ * deliveries, no session. Mounted before the JSON parser: the signature is over
+ * the raw bytes (Stripe, "Check the webhook signatures"). 503 when no signing
+ * secret is configured, 400 on a missing or bad signature or a timestamp outside
+ * Stripe's default tolerance (300 s), 200 once the event is durably handled.
+ */
+export function webhooksRouter(handling: { webhooks: StripeWebhooks; verify: VerifyStripeEvent } | undefined): Router {
+  const router = Router();
+  router.post('/api/payments/webhooks/stripe', express.raw({ type: () => true, limit: '512kb' }), async (req, res) => {
+    if (!handling) throw new AppError(503, 'Stripe webhooks are not configured here');
+    const signature = req.header('stripe-signature');
+    if (!signature || !Buffer.isBuffer(req.body)) throw new AppError(400, 'The Stripe-Signature header is missing');
+    let event: Stripe.Event;
+    try {
+      event = handling.verify(req.body, signature);
+    } catch {
+      throw new AppError(400, 'The Stripe signature does not match, or its timestamp is too old');
+    }
+    const outcome = await handling.webhooks.handle(event);
+    res.json({ received: true, duplicate: outcome === 'duplicate' });
+  });
+  return router;
+}

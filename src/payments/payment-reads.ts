@@ -1,0 +1,75 @@
+import { Types } from 'mongoose';
+import { AppError } from '../errors';
+import { ChargeAttempts } from './charge-attempt';
+import { PaymentClaims } from './claims';
+import { Payment, PaymentModel, PaymentState } from './payment-model';
+import { RefundModel } from './refund-model';
+import { StripeWebhooks } from './stripe-webhooks';
+
+/**
+ * A payment as its owner reads it (contract 2026-11-29). `status`: `charging`
+ * (Stripe has not said how it ended), `requires_action` (the customer must
+ * finish 3-D Secure), `succeeded`. Amounts in minor units.
+ */
+export interface PaymentView {
+  id: string;
+  orderId: string;
+  status: 'charging' | 'requires_action' | 'succeeded';
+  amount: number;
+  currency: string;
+  stripeId?: string;
+  paymentIntentId?: string;
+  refund?: { state: string; refundId?: string; amount: number };
+  /** A dispute Stripe reported (`charge.dispute.created`): its id and Stripe's reason. */
+  dispute?: { id: string; detail?: string };
+}
+
+/**
+ * Reads a payment for its owner. A payment still charging whose lease nobody
+ * holds is first resolved once through the same attempt recovery runs (Stripe
+ * asked once, within the SDK's timeout; what it says is recorded).
+ * Errors (AppError): 404 when the payment is unknown or not the user's.
+ */
+export class PaymentReads {
+  constructor(
+    private readonly payments: PaymentModel,
+    private readonly refunds: RefundModel,
+    private readonly claims: PaymentClaims,
+    private readonly attempts: ChargeAttempts,
+    private readonly webhooks: StripeWebhooks,
+  ) {}
+
+  async byId(userId: string, paymentId: string): Promise<PaymentView> {
+    return this.view(userId, await this.payments.findById(new Types.ObjectId(paymentId)).lean<Payment>());
+  }
+
+  async byOrder(userId: string, orderId: string): Promise<PaymentView> {
+    return this.view(userId, await this.payments.findOne({ orderId }).lean<Payment>());
+  }
+
+  private async view(userId: string, found: Payment | null): Promise<PaymentView> {
+    if (!found || found.userId !== userId) throw new AppError(404, 'Payment not found');
+    let payment = found;
+    if (payment.state === PaymentState.Charging && new Date(payment.leaseUntil).getTime() <= Date.now()) {
+      const claim = await this.claims.takeOver(payment._id);
+      if (claim) await this.attempts.run(claim).catch(() => undefined);
+      const now = await this.claims.findById(payment._id);
+      // Released: Stripe said nothing was charged, so there is no payment any more.
+      if (!now) throw new AppError(404, 'Payment not found');
+      payment = now;
+    }
+    const refund = await this.refunds.findOne({ paymentId: payment._id }).lean();
+    const dispute = await this.webhooks.dispute(payment._id);
+    return {
+      id: String(payment._id),
+      orderId: payment.orderId,
+      status: payment.state === PaymentState.Succeeded ? 'succeeded' : payment.actionRequiredAt ? 'requires_action' : 'charging',
+      amount: payment.amount,
+      currency: payment.currency,
+      ...(payment.stripeId ? { stripeId: payment.stripeId } : {}),
+      ...(payment.paymentIntentId ? { paymentIntentId: payment.paymentIntentId } : {}),
+      ...(refund ? { refund: { state: refund.state, ...(refund.refundId ? { refundId: refund.refundId } : {}), amount: refund.amount } } : {}),
+      ...(dispute ? { dispute: { id: dispute.objectId, detail: dispute.detail } } : {}),
+    };
+  }
+}
