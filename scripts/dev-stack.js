@@ -6,7 +6,7 @@
  * a Stripe stand-in (bench/stripe-stand-in.js: every card succeeds; stripe-mock
  * cannot play Stripe here, its PaymentIntent fixture never succeeds) unless
  * STRIPE_KEY is set, and the compiled service on HOST:PORT (127.0.0.1:3000).
- * MONGO_URI, NATS_URL or STRIPE_MOCK_URL use servers that already run instead of starting them.
+ * MONGO_URI, NATS_URL or STRIPE_API_URL use servers that already run instead of starting them.
  * Writes the URLs and a session cookie for a sample user to <DEV_STACK_DIR>/stack.env.
  */
 const { spawn } = require('node:child_process');
@@ -50,8 +50,10 @@ async function main() {
   const nats = process.env.NATS_URL
     ? undefined
     : await startNatsStreaming({ store: 'file', dir: mkdir(path.join(dataDir, 'nats')), logFile: path.join(dataDir, 'nats.log'), detached });
-  const stripeMock = process.env.STRIPE_KEY || process.env.STRIPE_MOCK_URL ? undefined : await stripeStandIn.start();
-  const stripeUrl = stripeMock?.url ?? process.env.STRIPE_MOCK_URL;
+  // stripe-mock cannot stand in here (its PaymentIntents never succeed): the stand-in, unless Stripe itself
+  // (STRIPE_KEY) or another stand-in (STRIPE_API_URL) is asked for.
+  const stripeMock = process.env.STRIPE_KEY || process.env.STRIPE_API_URL ? undefined : await stripeStandIn.start();
+  const stripeUrl = stripeMock?.url ?? process.env.STRIPE_API_URL;
 
   const natsUrl = nats?.url ?? process.env.NATS_URL;
   const natsClusterId = nats ? 'ticketing' : process.env.NATS_CLUSTER_ID || 'ticketing';
