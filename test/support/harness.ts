@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { startNatsServer, startNatsStreaming } from '../../scripts/servers';
 import { Config, loadConfig } from '../../src/config';
-import { Subjects } from '../../src/events/contracts';
+import { Subjects, PaymentCreated, PaymentRefunded } from '../../src/events/contracts';
 import { Service, ServiceOptions, startService } from '../../src/service';
 import { BrokerClient, connectBroker, testBus } from './broker-client';
 
@@ -131,23 +131,9 @@ export class OrdersPublisher {
   }
 }
 
-export interface PaymentCreatedEvent {
-  id: string;
-  orderId: string;
-  stripeId: string;
-  paymentIntentId?: string;
-  amount?: number;
-  currency?: string;
-}
-
-export interface PaymentRefundedEvent {
-  id: string;
-  orderId: string;
-  stripeId: string;
-  refundId: string;
-  amount: number;
-  currency: string;
-}
+/** The events the spy hears, as the service publishes them (src/events/contracts.ts). */
+export type PaymentCreatedEvent = PaymentCreated;
+export type PaymentRefundedEvent = PaymentRefunded;
 
 /** Plays the orders service's listener: records every payment:created and payment:refunded it receives, in order. */
 export class PaymentCreatedSpy {
