@@ -25,8 +25,6 @@ export interface NatsBusOptions {
   onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
 
-export type { EventOutcome };
-
 const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
 
 /**

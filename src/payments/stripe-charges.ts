@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { noDefiniteAnswer } from './stripe-errors';
 
 /** What the customer pays with: a card token (`tok_…`, the course client) or a PaymentMethod (`pm_…`, Stripe.js Elements). */
 export type PaymentMethodRef = { token: string } | { paymentMethodId: string };
@@ -199,16 +200,11 @@ function classify(err: unknown, method?: 'token' | 'paymentMethodId'): ChargeOut
     }
     return { kind: 'rejected', message: 'The payment provider rejected the charge' };
   }
-  if (
-    err instanceof errors.StripeAuthenticationError ||
-    err instanceof errors.StripePermissionError ||
-    err instanceof errors.StripeRateLimitError
-  ) {
-    return { kind: 'unavailable', message: err.constructor.name };
-  }
-  // Connection errors, timeouts, Stripe 5xx, a request under the key still running: the payment may exist.
+  const outcome = noDefiniteAnswer(err);
+  if (outcome.kind === 'unavailable') return outcome;
+  // The payment may exist; `replayed`: Stripe answered with what it stored under the key.
   const replayed = err instanceof errors.StripeError && headerOf(err, 'idempotent-replayed') === 'true';
-  return { kind: 'unknown', message: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err), replayed };
+  return { ...outcome, replayed };
 }
 
 function headerOf(err: Stripe.errors.StripeError, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { noDefiniteAnswer } from './stripe-errors';
 
 export interface RefundRequest {
   /** The charge to refund (`ch_…`). */
@@ -46,13 +47,6 @@ function classify(err: unknown): RefundOutcome {
   if (err instanceof errors.StripeInvalidRequestError || err instanceof errors.StripeCardError) {
     return { kind: 'refused', code: err.code ?? err.type, message: err.message };
   }
-  if (
-    err instanceof errors.StripeAuthenticationError ||
-    err instanceof errors.StripePermissionError ||
-    err instanceof errors.StripeRateLimitError
-  ) {
-    return { kind: 'unavailable', message: err.constructor.name };
-  }
-  // Connection errors, timeouts, Stripe 5xx, an idempotent request still in flight: the refund may exist.
-  return { kind: 'unknown', message: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
+  // The refund may exist: asked again with the same key.
+  return noDefiniteAnswer(err);
 }
