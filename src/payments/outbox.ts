@@ -126,10 +126,7 @@ export class PaymentOutbox {
     return true;
   }
 
-  /**
-   * Publishes, in order, the events a document whose lease this instance holds
-   * owes, marking each published as it goes, then clears the debt.
-   */
+  /** Publishes, in order, the events a document whose lease this instance holds owes, then clears the debt. */
   private async publish<T extends OwesEvents>(source: EventSource<T>, doc: T): Promise<void> {
     const model = source.model as unknown as Model<OwesEvents>;
     for (const subject of doc.eventsOwed) {
@@ -141,10 +138,14 @@ export class PaymentOutbox {
         throw err;
       }
       this.crash('after-publish');
-      await model.updateOne({ _id: doc._id }, { $pull: { eventsOwed: subject }, $push: { history: step('published', subject) } });
       this.logger.info({ subject, ...event }, 'event published');
     }
-    await model.updateOne({ _id: doc._id, eventsOwed: { $size: 0 } }, { $set: { eventsDueAt: null } });
+    // One write clears the debt: a document owes its events in the write that records it and nothing after
+    // (a payment its payment:created, a refund its payment:refunded), so nothing can be owed meanwhile.
+    await model.updateOne(
+      { _id: doc._id },
+      { $set: { eventsOwed: [], eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map((subject) => step('published', subject)) } } },
+    );
   }
 }
 
