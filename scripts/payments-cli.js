@@ -37,6 +37,7 @@ function printPayment(payment, order, refund) {
     `amount   ${payment.amount} ${payment.currency} (minor units)`,
     `charge   ${payment.stripeId ?? '-'}  after ${payment.chargeAttempts} attempt(s)`,
   ];
+  if (payment.failure) lines.push(`failed   ${payment.failure.kind}: ${payment.failure.message} (nothing charged; the order is free)`);
   lines.push(`events   owed: ${(payment.eventsOwed ?? []).join(', ') || 'none'}`);
   lines.push('history');
   for (const entry of payment.history ?? []) lines.push(`  ${time(entry.at)}  ${entry.step}${entry.detail ? `  ${entry.detail}` : ''}`);
@@ -63,7 +64,11 @@ async function main() {
       case 'show': {
         const [id] = positional;
         if (!/^[0-9a-fA-F]{24}$/.test(id ?? '')) throw new Error('show needs an order id or a payment id (24 hex digits)');
-        const payment = (await payments.findOne({ orderId: id.toLowerCase() })) ?? (await payments.findOne({ _id: new mongo.ObjectId(id) }));
+        // The attempt holding the order, else the order's latest failed one, else a payment id.
+        const payment =
+          (await payments.findOne({ orderLock: id.toLowerCase() })) ??
+          (await payments.find({ orderId: id.toLowerCase() }).sort({ createdAt: -1 }).limit(1).next()) ??
+          (await payments.findOne({ _id: new mongo.ObjectId(id) }));
         if (!payment) throw new Error(`no payment for ${id}`);
         printPayment(payment, await db.collection('orders').findOne({ _id: payment.orderId }), await db.collection('refunds').findOne({ paymentId: payment._id }));
         break;
@@ -72,7 +77,7 @@ async function main() {
         const filter = options.state ? { state: options.state } : {};
         const found = await payments.find(filter).sort({ createdAt: -1 }).limit(Number(options.limit ?? '20')).toArray();
         for (const p of found) {
-          console.log(`${p._id}  order ${p.orderId}  ${p.state.padEnd(13)} ${String(p.amount).padStart(9)} ${p.currency}  ${p.stripeId ?? '-'}  ${time(p.updatedAt)}`);
+          console.log(`${p._id}  order ${p.orderId}  ${p.state.padEnd(13)} ${String(p.amount).padStart(9)} ${p.currency}  ${p.stripeId ?? '-'}  ${time(p.updatedAt)}${p.failure ? `  ${p.failure.kind}: ${p.failure.message}` : ''}`);
         }
         if (found.length === 0) console.log('no payments');
         break;

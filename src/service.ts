@@ -20,10 +20,10 @@ import { PaymentClaims } from './payments/claims';
 import { crashSwitch } from './payments/crash-points';
 import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
-import { paymentModel } from './payments/payment-model';
+import { paymentModel, preparePayments } from './payments/payment-model';
 import { PaymentReads } from './payments/payment-reads';
 import { stripeEventModel, StripeWebhooks } from './payments/stripe-webhooks';
-import { refundModel } from './payments/refund-model';
+import { prepareRefunds, refundModel } from './payments/refund-model';
 import { PaymentRecovery } from './payments/recovery';
 import { PaymentRefunds } from './payments/refunds';
 import { createStripe, StripeCharges } from './payments/stripe-charges';
@@ -69,13 +69,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
       socketTimeoutMS: config.requestTimeoutMs,
       connectTimeoutMS: config.requestTimeoutMs,
       bufferCommands: false,
+      // A read retried after its socket timed out would run past the request's deadline: the caller decides instead.
+      retryReads: false,
     })
     .asPromise();
   const orders = orderModel(connection);
   const payments = paymentModel(connection);
   const refundDocs = refundModel(connection);
   const stripeEvents = stripeEventModel(connection);
-  const attemptLimit = new AttemptLimit(connection, config.attemptsPerMinute, options.attemptWindowMs);
+  const attemptLimit = new AttemptLimit(config.attemptsPerMinute, options.attemptWindowMs);
   // The gauges read the database when scraped, by which time everything below exists.
   const metrics: Metrics = new Metrics({
     outboxBacklog: () => outbox.backlog(),
@@ -91,7 +93,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     logger.child({ component: 'dead-letters' }),
   );
-  await Promise.all([orders.createIndexes(), payments.createIndexes(), refundDocs.createIndexes(), stripeEvents.createIndexes(), attemptLimit.createIndexes(), deadLetters.createIndexes()]);
+  await Promise.all([orders.createIndexes(), preparePayments(payments), prepareRefunds(refundDocs), stripeEvents.createIndexes(), deadLetters.createIndexes()]);
 
   const bus = await connectBus(config, {
     onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
@@ -110,7 +112,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // Longer than the holder can spend calling Stripe; the idempotency key covers the rest.
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
   const crash = crashSwitch(config.testCrashAt);
-  const outbox = new PaymentOutbox({ payments, refunds: refundDocs }, bus, { leaseMs: 7_000, retryMs: 1_000 }, logger.child({ component: 'outbox' }), crash);
+  const outbox = new PaymentOutbox(
+    { payments, refunds: refundDocs, orders, oweRefund: (payment) => refunds.oweForOrder(payment.orderId) },
+    bus,
+    { leaseMs: 7_000, retryMs: 1_000 },
+    logger.child({ component: 'outbox' }),
+    crash,
+  );
   const refunds: PaymentRefunds = new PaymentRefunds({
     payments,
     refunds: refundDocs,
@@ -123,7 +131,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger: logger.child({ component: 'refunds' }),
     crash,
   });
-  const claims = new PaymentClaims(payments, orders, claimLeaseMs, (payment) => refunds.oweForOrder(payment.orderId));
+  const claims = new PaymentClaims(payments, claimLeaseMs, attemptLimit);
   const attempts = new ChargeAttempts({
     claims,
     charges: new StripeCharges(stripe),
@@ -136,7 +144,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     crash,
   });
   const recovery = new PaymentRecovery(claims, attempts, refunds, logger.child({ component: 'recovery' }));
-  const orderPayments = new OrderPayments(orders, claims, attempts, attemptLimit, config.stripe.currency);
+  const orderPayments = new OrderPayments(orders, claims, attempts, config.stripe.currency);
 
   listenToOrders(
     bus,
@@ -172,7 +180,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await recovery.run().catch((err) => logger.warn({ err }, 'recovery sweep failed'));
       await outbox.flush();
       await deadLetters.retryDue().catch((err) => logger.warn({ err }, 'dead-letter retry sweep failed'));
-      await attemptLimit.prune().catch((err) => logger.warn({ err }, 'could not prune attempt windows'));
     })().finally(() => {
       sweeping = undefined;
     });

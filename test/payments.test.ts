@@ -353,7 +353,8 @@ describe('POST /api/payments: when Stripe fails', () => {
     const order = await fx.order({ price: 42 });
     // What a crashed instance leaves behind: its claim, and a charge Stripe made with the claim's key.
     const { PaymentClaims } = await import('../src/payments/claims');
-    const claims = new PaymentClaims(fx.paymentModel, fx.orderModel, 60_000);
+    const { AttemptLimit } = await import('../src/payments/attempt-limit');
+    const claims = new PaymentClaims(fx.paymentModel, 60_000, new AttemptLimit(10));
     const stored = await fx.orderModel.findById(order.id).lean();
     const claim = await claims.claim({ ...stored!, userId: order.userId }, 'pm_card_visa', 4200, 'usd', 'paymentMethodId');
     const { default: Stripe } = await import('stripe');

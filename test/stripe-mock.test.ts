@@ -50,6 +50,8 @@ test('when a paid order is cancelled, then Stripe (its OpenAPI, through stripe-m
   // What a PaymentIntent payment leaves (stripe-mock cannot make one succeed): the payment, charged.
   const { _id } = await fx.paymentModel.create({
     orderId: order.id,
+    orderLock: order.id,
+    attemptSlot: `seeded:${order.id}`,
     userId: order.userId,
     method: 'paymentMethodId',
     tokenHash: 'x',

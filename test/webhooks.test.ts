@@ -73,7 +73,8 @@ describe('3-D Secure and the webhook that ends it', () => {
     const read = () => request(fx.service.server).get(`/api/payments/${paymentId}`).set('Cookie', order.cookie);
     expect((await read()).body).toMatchObject({ status: 'requires_action', paymentIntentId: intent.id });
     await sleep(1600); // past actionTimeoutMs
-    await eventually(async () => expect((await read()).status).toBe(404));
+    // The attempt stays on record, failed: nothing was charged, and the order is free.
+    await eventually(async () => expect((await read()).body).toMatchObject({ status: 'failed', failure: { reason: 'declined' } }));
     expect(intent).toMatchObject({ status: 'canceled', cancellationReason: 'abandoned' });
     expect(await fx.payments(order.id)).toEqual([]);
     expect((await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id })).status).toBe(201);

@@ -95,7 +95,7 @@ export class Cluster {
       charges: charges.length,
       'orders charged twice': [...chargesPerOrder.values()].filter((n) => n > 1).length,
       'payments stored': paid.length,
-      'payments still charging': payments.length - paid.length,
+      'payments still charging': payments.filter((payment) => payment.state === 'charging').length,
       'events seen': events.length,
       'distinct events': eventsPerPayment.size,
       'events duplicated': [...eventsPerPayment.values()].filter((n) => n > 1).length,

@@ -6,8 +6,8 @@ import { Payment } from './payment-model';
 import { ChargeOutcome, ChargeRequest, LookupOutcome, StripeCharges } from './stripe-charges';
 
 export type AttemptResult =
-  /** Charged; `cancelled`: the order was cancelled meanwhile and the refund is owed. */
-  | { kind: 'paid'; payment: Payment; cancelled: boolean }
+  /** Charged and recorded (if the order was cancelled meanwhile, the outbox owes the refund instead of announcing it). */
+  | { kind: 'paid'; payment: Payment }
   /** The customer must authenticate (3-D Secure); the claim is kept until Stripe says how it ended. */
   | { kind: 'requires_action'; payment: Payment; paymentIntentId: string; clientSecret: string }
   /** Stripe said for certain that nothing exists for this claim (its stored failure, or an idempotency error): the order is free again. */
@@ -90,24 +90,21 @@ export class ChargeAttempts {
     switch (outcome.kind) {
       case 'charged': {
         crash('after-charge');
-        const { payment, cancelled } = await claims.record(claim, outcome, this.deps.eventLeaseMs);
-        log.info(
-          { stripeId: outcome.stripeId, paymentIntentId: outcome.paymentIntentId, amount: claim.amount, currency: claim.currency, orderCancelled: cancelled },
-          'payment recorded',
-        );
+        const payment = await claims.record(claim, outcome, this.deps.eventLeaseMs);
+        log.info({ stripeId: outcome.stripeId, paymentIntentId: outcome.paymentIntentId, amount: claim.amount, currency: claim.currency }, 'payment recorded');
         crash('after-record');
         this.deps.onPaid(payment);
-        return { kind: 'paid', payment, cancelled };
+        return { kind: 'paid', payment };
       }
       case 'declined':
       case 'rejected':
-        await claims.release(claim);
+        await claims.release(claim, { kind: outcome.kind, message: outcome.message });
         log.info({ outcome: outcome.kind, reason: outcome.message }, 'charge failed; order released');
         return outcome;
       case 'idempotency_conflict':
       case 'none':
         // Only reached through a replay: `none` never leaves run(). Stripe ran nothing under this key.
-        await claims.release(claim);
+        await claims.release(claim, { kind: 'nothing', message: outcome.kind === 'none' ? 'Stripe holds nothing for this attempt' : 'Stripe refused the key: an idempotency error' });
         log.warn({ reason: outcome.kind }, 'Stripe holds nothing for this claim; order released');
         return { kind: 'nothing', message: outcome.kind };
       case 'requires_action': {
@@ -125,7 +122,7 @@ export class ChargeAttempts {
       case 'unavailable': {
         if (outcome.kind === 'unknown' && outcome.replayed && claim.chargeAttempts > 1) {
           // Stripe's stored answer for the key, and (asked just before) no PaymentIntent for the claim: nothing was charged.
-          await claims.release(claim);
+          await claims.release(claim, { kind: 'nothing', message: `Stripe replayed a stored failure: ${outcome.message}` });
           log.warn({ reason: outcome.message }, 'Stripe replayed a stored failure and holds nothing for this claim; order released');
           return { kind: 'nothing', message: outcome.message };
         }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import { isDuplicateKey } from '../db-errors';
 import { Subjects } from '../events/contracts';
-import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
+import { Order } from '../orders/order-model';
+import { AttemptLimit } from './attempt-limit';
 import { Payment, PaymentModel, PaymentState, step } from './payment-model';
 
 export function hashToken(token: string): string {
@@ -18,25 +19,36 @@ export function idempotencyKey(orderId: string, token: string, paymentId: Types.
   return `order-${orderId}-${createHash('sha256').update(`${orderId}:${token}:${String(paymentId)}`).digest('hex').slice(0, 40)}`;
 }
 
+/** Why an attempt ended with nothing charged, as its `failure` records it. */
+export interface AttemptFailure {
+  /** The attempt's outcome: declined, rejected, nothing (Stripe holds nothing for it), canceled (abandoned 3-D Secure, or failed at Stripe). */
+  kind: string;
+  message: string;
+}
+
 /**
- * The payment document's steps, each one atomic on one document: claim the
- * order, hold a lease while calling Stripe, then record the charge (and owe its
- * event) or release the order. No multi-document transactions are needed.
+ * The payment document's steps, each one a single write to one document: claim
+ * the order (and an attempt slot) with one insert, hold a lease while calling
+ * Stripe, then record the charge (and owe its event) or mark the attempt failed,
+ * which frees the order. No multi-document transactions are needed.
  */
 export class PaymentClaims {
   constructor(
     private readonly payments: PaymentModel,
-    private readonly orders: OrderModel,
     private readonly leaseMs: number,
-    /** Told when a charge lands on an order that is cancelled: owes its refund. */
-    private readonly onChargedCancelled: (payment: Payment) => Promise<unknown> = async () => undefined,
+    private readonly attemptLimit: AttemptLimit,
   ) {}
 
+  /** The attempt holding the order (charging or succeeded), if any. */
   findByOrder(orderId: string): Promise<Payment | null> {
-    return this.payments.findOne({ orderId }).lean<Payment>();
+    return this.payments.findOne({ orderLock: orderId }).lean<Payment>();
   }
 
-  /** Inserts the claim; null when another request claimed the order first. */
+  /**
+   * Inserts the claim: the order's lock and one of the user's attempt slots in
+   * one write. Null when another attempt holds the order.
+   * @throws AppError 429 when every attempt slot of the user's window is taken.
+   */
   async claim(
     order: Order & { userId: string },
     token: string,
@@ -46,27 +58,38 @@ export class PaymentClaims {
   ): Promise<Payment | null> {
     const now = new Date();
     const _id = new Types.ObjectId();
-    try {
-      const created = await this.payments.create({
-        _id,
-        orderId: order._id,
-        userId: order.userId,
-        history: [step('claimed', `${amount} ${currency}`)],
-        token,
-        method,
-        tokenHash: hashToken(token),
-        idempotencyKey: idempotencyKey(order._id, token, _id),
-        amount,
-        currency,
-        state: PaymentState.Charging,
-        leaseUntil: new Date(now.getTime() + this.leaseMs),
-        chargeAttempts: 1,
-      });
-      return created.toObject();
-    } catch (err) {
-      if (isDuplicateKey(err)) return null;
-      throw err;
+    const slots = this.attemptLimit.slots(order.userId, String(_id), now.getTime());
+    let checkedOrder = false;
+    for (const attemptSlot of slots) {
+      try {
+        const created = await this.payments.create({
+          _id,
+          orderId: order._id,
+          orderLock: order._id,
+          attemptSlot,
+          userId: order.userId,
+          history: [step('claimed', `${amount} ${currency}`)],
+          token,
+          method,
+          tokenHash: hashToken(token),
+          idempotencyKey: idempotencyKey(order._id, token, _id),
+          amount,
+          currency,
+          state: PaymentState.Charging,
+          leaseUntil: new Date(now.getTime() + this.leaseMs),
+          chargeAttempts: 1,
+        });
+        return created.toObject();
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        // Which key was taken? (The stand-in's error does not say.) The order first: then this attempt is moot.
+        if (!checkedOrder && (await this.findByOrder(order._id))) return null;
+        checkedOrder = true;
+      }
     }
+    // Every slot was taken, unless the order was claimed meanwhile (the answer for it then wins).
+    if (await this.findByOrder(order._id)) return null;
+    return this.attemptLimit.refuse(now.getTime());
   }
 
   /** Takes over a claim whose lease ran out (its holder crashed or deferred it). */
@@ -126,15 +149,14 @@ export class PaymentClaims {
    * Stripe charged: the payment and the `payment:created` it owes are written in
    * one step. The recorder holds the event's lease for `eventLeaseMs` so it can
    * publish it at once; should it die first, the outbox sweep publishes it when
-   * the lease ends. Then the order is marked complete; if it was cancelled
-   * meanwhile, the `payment:created` not yet published is dropped (the recorder
-   * still holds its lease) and the refund is owed. `cancelled` says which.
+   * the lease ends. The outbox, not the recorder, looks at the order before it
+   * announces the payment (a cancelled order gets its refund instead: outbox.ts).
    */
   async record(
     claim: Payment,
     { stripeId, paymentIntentId }: { stripeId: string; paymentIntentId?: string },
     eventLeaseMs: number,
-  ): Promise<{ payment: Payment; cancelled: boolean }> {
+  ): Promise<Payment> {
     const recorded = await this.payments
       .findOneAndUpdate(
         { _id: claim._id, state: PaymentState.Charging },
@@ -145,9 +167,10 @@ export class PaymentClaims {
             ...(paymentIntentId ? { paymentIntentId } : {}),
             chargedAt: new Date(),
             eventsOwed: [Subjects.PaymentCreated],
+            owesEvents: true,
             eventsDueAt: new Date(Date.now() + eventLeaseMs),
           },
-          $unset: { token: 1 },
+          $unset: { token: 1, awaitingCustomer: 1 },
           $push: { history: step('charged', stripeId) },
         },
         { returnDocument: 'after' },
@@ -156,31 +179,23 @@ export class PaymentClaims {
     // Null: another instance recorded the same charge first (same key, same charge id).
     const payment = recorded ?? (await this.payments.findById(claim._id).lean<Payment>());
     if (!payment) throw new Error(`payment ${String(claim._id)} vanished while being recorded`);
-    // Written after the payment, read after the order by the cancel handler: one of the two sees the other.
-    const marked = await this.orders.updateOne(
-      { _id: claim.orderId, status: { $in: PAYABLE_STATUSES } },
-      { $set: { status: OrderStatus.Complete } },
-    );
-    if (marked.matchedCount > 0) return { payment, cancelled: false };
-    const order = await this.orders.findById(claim.orderId).lean();
-    if (order?.status !== OrderStatus.Cancelled) return { payment, cancelled: false };
-    const dropped =
-      recorded &&
-      (await this.payments
-        .findOneAndUpdate(
-          { _id: claim._id, state: PaymentState.Succeeded },
-          { $set: { eventsOwed: [], eventsDueAt: null }, $push: { history: step('payment:created dropped', 'order cancelled meanwhile') } },
-          { returnDocument: 'after' },
-        )
-        .lean<Payment>());
-    await this.onChargedCancelled(payment);
-    return { payment: dropped || payment, cancelled: true };
+    return payment;
   }
 
-  /** Nothing was charged: free the order for another card. */
-  async release(claim: Payment): Promise<void> {
+  /**
+   * Nothing was charged: the attempt ends failed, with why, and gives up the
+   * order for another card (its attempt slot stays taken).
+   */
+  async release(claim: Payment, failure: AttemptFailure): Promise<void> {
     // Only while this attempt still holds it: a holder whose lease ran out must not free a claim recovery took over.
-    await this.payments.deleteOne({ _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts });
+    await this.payments.updateOne(
+      { _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts },
+      {
+        $set: { state: PaymentState.Failed, orderLock: `released:${String(claim._id)}`, failure, failedAt: new Date() },
+        $unset: { token: 1, awaitingCustomer: 1 },
+        $push: { history: step(`failed: ${failure.kind}`, failure.message) },
+      },
+    );
   }
 
   /**

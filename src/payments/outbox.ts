@@ -2,6 +2,7 @@ import { Model, Types } from 'mongoose';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
+import { OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
 import { CrashSwitch } from './crash-points';
 import { HistoryStep, Payment, PaymentModel, step } from './payment-model';
 import { Refund, RefundModel } from './refund-model';
@@ -17,6 +18,7 @@ export interface OutboxOptions {
 interface OwesEvents {
   _id: Types.ObjectId;
   eventsOwed: string[];
+  owesEvents: boolean;
   eventsDueAt: Date | null;
   history: HistoryStep[];
 }
@@ -25,6 +27,19 @@ interface OwesEvents {
 interface EventSource<T extends OwesEvents> {
   model: Model<T>;
   eventFor(subject: string, doc: T): PaymentCreated | PaymentRefunded;
+  /**
+   * Run before the document's events are published; false: they are not to be
+   * published (the debt is cleared unpublished, with `why` in the history).
+   */
+  announce?(doc: T): Promise<{ publish: true } | { publish: false; why: string }>;
+}
+
+export interface OutboxDeps {
+  payments: PaymentModel;
+  refunds: RefundModel;
+  orders: OrderModel;
+  /** Owes the refund of a charged payment whose order turned out cancelled; resolves once the debt is stored. */
+  oweRefund: (payment: Payment) => Promise<unknown>;
 }
 
 /**
@@ -42,14 +57,14 @@ export class PaymentOutbox {
   private readonly refunds: EventSource<Refund>;
 
   constructor(
-    models: { payments: PaymentModel; refunds: RefundModel },
+    deps: OutboxDeps,
     private readonly bus: EventBus,
     private readonly options: OutboxOptions,
     private readonly logger: Logger,
     private readonly crash: CrashSwitch,
   ) {
-    this.payments = { model: models.payments, eventFor: paymentCreated };
-    this.refunds = { model: models.refunds, eventFor: paymentRefunded };
+    this.payments = { model: deps.payments, eventFor: paymentCreated, announce: (payment) => settleOrder(deps, payment) };
+    this.refunds = { model: deps.refunds, eventFor: paymentRefunded };
   }
 
   /** Publishes everything owed now; a call made while a pass runs joins that pass. */
@@ -87,7 +102,7 @@ export class PaymentOutbox {
 
   /** Payments and refunds that owe at least one event. */
   async backlog(): Promise<number> {
-    const owing = { eventsDueAt: { $gte: new Date(0) } };
+    const owing = { owesEvents: true };
     const [payments, refunds] = await Promise.all([
       this.payments.model.countDocuments(owing),
       this.refunds.model.countDocuments(owing),
@@ -116,7 +131,7 @@ export class PaymentOutbox {
     const now = Date.now();
     const doc = await source.model
       .findOneAndUpdate(
-        { eventsDueAt: { $lte: new Date(now) } },
+        { owesEvents: true, eventsDueAt: { $lte: new Date(now) } },
         { $set: { eventsDueAt: new Date(now + this.options.leaseMs) } },
         { sort: { eventsDueAt: 1 }, returnDocument: 'after' },
       )
@@ -129,6 +144,15 @@ export class PaymentOutbox {
   /** Publishes, in order, the events a document whose lease this instance holds owes, then clears the debt. */
   private async publish<T extends OwesEvents>(source: EventSource<T>, doc: T): Promise<void> {
     const model = source.model as unknown as Model<OwesEvents>;
+    const announce = source.announce ? await source.announce(doc) : { publish: true as const };
+    if (!announce.publish) {
+      await model.updateOne(
+        { _id: doc._id },
+        { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map((subject) => step(`${subject} dropped`, announce.why)) } } },
+      );
+      this.logger.info({ id: String(doc._id), dropped: doc.eventsOwed, why: announce.why }, 'events not published');
+      return;
+    }
     for (const subject of doc.eventsOwed) {
       const event = source.eventFor(subject, doc);
       try {
@@ -144,9 +168,30 @@ export class PaymentOutbox {
     // (a payment its payment:created, a refund its payment:refunded), so nothing can be owed meanwhile.
     await model.updateOne(
       { _id: doc._id },
-      { $set: { eventsOwed: [], eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map((subject) => step('published', subject)) } } },
+      { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map((subject) => step('published', subject)) } } },
     );
   }
+}
+
+/**
+ * Before a payment is announced, its order is marked complete, unless it was
+ * cancelled meanwhile: then the refund is owed (stored first, so a crash in
+ * between cannot lose it) and `payment:created` is never sent, so the orders
+ * service never hears of a payment for an order it cancelled.
+ *
+ * The handshake with the cancel handler (replicate-order.ts): the recorder wrote
+ * the payment before this reads the order; the cancel handler writes the order
+ * before it looks for a charged payment. With one atomic write per document,
+ * at least one of the two sees the other, and the refund's unique index lets
+ * only one owe it.
+ */
+async function settleOrder(deps: OutboxDeps, payment: Payment): Promise<{ publish: true } | { publish: false; why: string }> {
+  const marked = await deps.orders.updateOne({ _id: payment.orderId, status: { $in: PAYABLE_STATUSES } }, { $set: { status: OrderStatus.Complete } });
+  if (marked.matchedCount > 0) return { publish: true };
+  const order = await deps.orders.findById(payment.orderId, { status: 1 }).lean();
+  if (order?.status !== OrderStatus.Cancelled) return { publish: true }; // complete already: announced before, or announcing again
+  await deps.oweRefund(payment);
+  return { publish: false, why: 'order cancelled while it was being paid; refund owed' };
 }
 
 /** `payment:created` (docs/CONTRACT.md): the payment's id, its order, the charge and the amount in minor units. */

@@ -1,6 +1,5 @@
 import { AppError } from '../errors';
 import { OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
-import { AttemptLimit } from './attempt-limit';
 import { AttemptResult, ChargeAttempts } from './charge-attempt';
 import { hashToken, PaymentClaims } from './claims';
 import { toMinorUnits } from './money';
@@ -28,21 +27,25 @@ export class OrderPayments {
     private readonly orders: OrderModel,
     private readonly claims: PaymentClaims,
     private readonly attempts: ChargeAttempts,
-    private readonly attemptLimit: AttemptLimit,
     private readonly currency: string,
   ) {}
 
   /**
+   * Three database commands on the way to a paid answer: read the order, insert
+   * the claim (which also takes the user's attempt slot), record the charge.
+   * Marking the order complete and announcing the payment follow the answer
+   * (outbox.ts).
+   *
    * Errors (AppError): 404 unknown order, 401 another user's, 400 cancelled or
    * paid or a card Stripe does not know (`field`), 402 declined (Stripe's
-   * message), 409 another payment in progress, 429 too many attempts, 502/503
-   * Stripe failing (the claim is kept, or released when Stripe says nothing exists).
+   * message), 409 another payment in progress, 429 too many attempts
+   * (attempt-limit.ts), 502/503 Stripe failing (the claim is kept, or released
+   * when Stripe says nothing exists).
    */
   async pay({ userId, orderId, token, paymentMethodId }: PayOrder): Promise<PayResult> {
     const card = token ?? paymentMethodId;
     if (card === undefined) throw new AppError(400, 'token or paymentMethodId is required', 'token');
     const method = token !== undefined ? 'token' : 'paymentMethodId';
-    await this.attemptLimit.take(userId);
     const order = await this.orders.findById(orderId).lean();
     // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
     if (!order || order.userId === undefined) throw new AppError(404, 'Order not found');
@@ -82,8 +85,7 @@ export class OrderPayments {
 function answer(result: AttemptResult): PayResult {
   switch (result.kind) {
     case 'paid':
-      // Charged, but the order was cancelled meanwhile: the refund is owed already.
-      if (result.cancelled) throw new AppError(400, 'The order was cancelled while it was being paid; the charge is refunded');
+      // Charged. Should the order have been cancelled meanwhile, the outbox owes the refund instead of announcing it.
       return { kind: 'paid', payment: result.payment };
     case 'requires_action':
       return { kind: 'requires_action', payment: result.payment, clientSecret: result.clientSecret };

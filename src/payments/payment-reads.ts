@@ -9,12 +9,15 @@ import { StripeWebhooks } from './stripe-webhooks';
 /**
  * A payment as its owner reads it (contract 2026-11-29). `status`: `charging`
  * (Stripe has not said how it ended), `requires_action` (the customer must
- * finish 3-D Secure), `succeeded`. Amounts in minor units.
+ * finish 3-D Secure), `succeeded`, or `failed` (nothing was charged; `failure`
+ * says why, and the order may be paid again). Amounts in minor units.
  */
 export interface PaymentView {
   id: string;
   orderId: string;
-  status: 'charging' | 'requires_action' | 'succeeded';
+  status: 'charging' | 'requires_action' | 'succeeded' | 'failed';
+  /** Why nothing was charged (status failed): declined, rejected, nothing (Stripe holds nothing), with Stripe's message. */
+  failure?: { reason: string; message: string };
   amount: number;
   currency: string;
   stripeId?: string;
@@ -43,8 +46,10 @@ export class PaymentReads {
     return this.view(userId, await this.payments.findById(new Types.ObjectId(paymentId)).lean<Payment>());
   }
 
+  /** The attempt holding the order (charging or succeeded), else the order's latest failed one. */
   async byOrder(userId: string, orderId: string): Promise<PaymentView> {
-    return this.view(userId, await this.payments.findOne({ orderId }).lean<Payment>());
+    const holding = await this.claims.findByOrder(orderId);
+    return this.view(userId, holding ?? (await this.payments.findOne({ orderId }).sort({ createdAt: -1 }).lean<Payment>()));
   }
 
   private async view(userId: string, found: Payment | null): Promise<PaymentView> {
@@ -53,17 +58,15 @@ export class PaymentReads {
     if (payment.state === PaymentState.Charging && new Date(payment.leaseUntil).getTime() <= Date.now()) {
       const claim = await this.claims.takeOver(payment._id);
       if (claim) await this.attempts.run(claim).catch(() => undefined);
-      const now = await this.claims.findById(payment._id);
-      // Released: Stripe said nothing was charged, so there is no payment any more.
-      if (!now) throw new AppError(404, 'Payment not found');
-      payment = now;
+      payment = (await this.claims.findById(payment._id)) ?? payment;
     }
     const refund = await this.refunds.findOne({ paymentId: payment._id }).lean();
     const dispute = await this.webhooks.dispute(payment._id);
     return {
       id: String(payment._id),
       orderId: payment.orderId,
-      status: payment.state === PaymentState.Succeeded ? 'succeeded' : payment.actionRequiredAt ? 'requires_action' : 'charging',
+      status: status(payment),
+      ...(payment.state === PaymentState.Failed && payment.failure ? { failure: { reason: payment.failure.kind, message: payment.failure.message } } : {}),
       amount: payment.amount,
       currency: payment.currency,
       ...(payment.stripeId ? { stripeId: payment.stripeId } : {}),
@@ -72,4 +75,10 @@ export class PaymentReads {
       ...(dispute ? { dispute: { id: dispute.objectId, detail: dispute.detail } } : {}),
     };
   }
+}
+
+function status(payment: Payment): PaymentView['status'] {
+  if (payment.state === PaymentState.Succeeded) return 'succeeded';
+  if (payment.state === PaymentState.Failed) return 'failed';
+  return payment.actionRequiredAt ? 'requires_action' : 'charging';
 }

@@ -42,6 +42,8 @@ export interface Refund {
   /** Stripe's definite refusal: its error code and message. */
   failure?: { code: string; message: string };
   eventsOwed: string[];
+  /** True while `eventsOwed` is not empty: the indexed flag the outbox sweep looks for. */
+  owesEvents: boolean;
   eventsDueAt: Date | null;
   history: HistoryStep[];
   createdAt: Date;
@@ -64,6 +66,7 @@ const refundSchema = new Schema<Refund>(
     refundedAt: { type: Date },
     failure: { type: { code: String, message: String }, default: undefined },
     eventsOwed: { type: [String], default: [] },
+    owesEvents: { type: Boolean, required: true, default: false },
     eventsDueAt: { type: Date, default: null },
     history: historySchema,
   },
@@ -73,10 +76,23 @@ const refundSchema = new Schema<Refund>(
 refundSchema.index({ paymentId: 1 }, { unique: true });
 refundSchema.index({ orderId: 1 });
 refundSchema.index({ state: 1, leaseUntil: 1 });
-refundSchema.index({ eventsDueAt: 1 });
+refundSchema.index({ owesEvents: 1, eventsDueAt: 1 });
 
 export type RefundModel = Model<Refund>;
 
 export function refundModel(connection: Connection): RefundModel {
   return connection.model<Refund>('Refund', refundSchema);
+}
+
+/**
+ * Gives refunds written before the outbox flag their `owesEvents`, then builds
+ * the indexes. Idempotent; the scan runs only while the flag's index is missing.
+ */
+export async function prepareRefunds(refunds: RefundModel): Promise<void> {
+  const indexes: Array<{ name?: string }> = await refunds.collection.indexes().catch(() => []);
+  if (!indexes.some((index) => index.name === 'owesEvents_1_eventsDueAt_1')) {
+    await refunds.updateMany({ owesEvents: { $exists: false }, eventsDueAt: { $ne: null } }, { $set: { owesEvents: true } });
+    await refunds.updateMany({ owesEvents: { $exists: false } }, { $set: { owesEvents: false } });
+  }
+  await refunds.createIndexes();
 }

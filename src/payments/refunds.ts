@@ -135,6 +135,7 @@ export class PaymentRefunds {
                 refundId: outcome.refundId,
                 refundedAt: new Date(),
                 eventsOwed: [Subjects.PaymentRefunded],
+                owesEvents: true,
                 eventsDueAt: new Date(Date.now() + this.deps.eventLeaseMs),
               },
               $push: { history: step('refunded', outcome.refundId) },

@@ -79,8 +79,14 @@ export class PaymentsFixture {
     return req.send(body as object);
   }
 
+  /** The payment holding the order (charging or succeeded): at most one. */
   payments(orderId: string) {
-    return this.paymentModel.find({ orderId }).lean();
+    return this.paymentModel.find({ orderLock: orderId }).lean();
+  }
+
+  /** Every attempt that claimed the order, the failed ones (nothing charged) included, oldest first. */
+  attempts(orderId: string) {
+    return this.paymentModel.find({ orderId }).sort({ createdAt: 1 }).lean();
   }
 
   refunds(orderId: string) {
