@@ -10,8 +10,8 @@
  *   src/payments/refund-model.ts  refunds  (order cancelled after it was paid: refunded, payment:refunded published)
  *
  * and src/payments/claims.ts / refunds.ts / outbox.ts for the values (keys,
- * history steps). Change it with those. Not seeded: payment_attempts (pruned
- * after a minute), stripe_events and dead letters (the load does not read them).
+ * history steps). Change it with those. Not seeded: stripe_events and dead
+ * letters (the load does not read them).
  */
 const { createHash, randomBytes } = require('node:crypto');
 const { ObjectId } = require('./mongodb');
@@ -22,6 +22,8 @@ const MIX = {
   refunded: 0.05,
   /** Orders cancelled (expired) before anyone paid, per payment: no payment, no refund. */
   cancelledUnpaid: 0.1,
+  /** Of the payments: a declined card came first (a failed attempt on record, the order freed). */
+  declinedFirst: 0.1,
 };
 const CURRENCY = 'usd';
 const DAY_MS = 86_400_000;
@@ -55,6 +57,8 @@ function paidOrder(i, now, refunded) {
   const payment = {
     _id: paymentId,
     orderId,
+    orderLock: orderId,
+    attemptSlot: `${userId}:${claimedAt.getTime() - (claimedAt.getTime() % 60_000)}:0`,
     userId,
     method: 'token',
     tokenHash: sha256(token),
@@ -68,12 +72,14 @@ function paidOrder(i, now, refunded) {
     paymentIntentId: stripeId('pi'),
     chargedAt: at(350),
     eventsOwed: [],
+    owesEvents: false,
     eventsDueAt: null,
     history: [step(at(0), 'claimed', `${amount} ${CURRENCY}`), step(at(350), 'charged', charge), step(at(380), 'published', 'payment:created')],
     createdAt: at(0),
     updatedAt: at(380),
   };
-  if (!refunded) return { order, payment };
+  const declined = Math.random() < MIX.declinedFirst ? declinedAttempt(payment, at(-20_000)) : undefined;
+  if (!refunded) return { order, payment, declined };
   const refundId = stripeId('re');
   const refund = {
     _id: idAt(claimedAt.getTime() + 3_600_000),
@@ -90,12 +96,32 @@ function paidOrder(i, now, refunded) {
     refundId,
     refundedAt: at(3_600_300),
     eventsOwed: [],
+    owesEvents: false,
     eventsDueAt: null,
     history: [step(at(3_600_000), 'owed', 'order cancelled'), step(at(3_600_300), 'refunded', refundId), step(at(3_600_320), 'published', 'payment:refunded')],
     createdAt: at(3_600_000),
     updatedAt: at(3_600_320),
   };
-  return { order, payment, refund };
+  return { order, payment, refund, declined };
+}
+
+/** A declined attempt on the same order before `payment`: failed, its lock given up, its attempt slot kept. */
+function declinedAttempt(payment, when) {
+  const _id = idAt(when.getTime());
+  const { stripeId: _charge, chargedAt: _chargedAt, paymentIntentId: _intent, ...attempt } = payment;
+  return {
+    ...attempt,
+    _id,
+    orderLock: `released:${_id}`,
+    attemptSlot: `${payment.userId}:${when.getTime() - (when.getTime() % 60_000)}:1`,
+    idempotencyKey: `order-${payment.orderId}-${sha256(`${_id}`).slice(0, 40)}`,
+    state: 'failed',
+    failure: { kind: 'declined', message: 'Your card was declined.' },
+    failedAt: new Date(when.getTime() + 300),
+    history: [step(when, 'claimed', `${payment.amount} ${CURRENCY}`), step(new Date(when.getTime() + 300), 'failed: declined', 'Your card was declined.')],
+    createdAt: when,
+    updatedAt: new Date(when.getTime() + 300),
+  };
 }
 
 /** An order cancelled (expired) before anyone paid it: a replica at version 1, nothing else. */
@@ -130,9 +156,10 @@ async function seed(db, n, { batch = 1000 } = {}) {
   for (let from = 0; from < n; from += batch) {
     const docs = { orders: [], payments: [], refunds: [] };
     for (let i = from; i < Math.min(n, from + batch); i++) {
-      const { order, payment, refund } = paidOrder(i, now, i % refundEvery === refundEvery - 1);
+      const { order, payment, refund, declined } = paidOrder(i, now, i % refundEvery === refundEvery - 1);
       docs.orders.push(order);
       docs.payments.push(payment);
+      if (declined) docs.payments.push(declined);
       if (refund) docs.refunds.push(refund);
     }
     await insert('orders', docs.orders);
@@ -148,7 +175,7 @@ async function seed(db, n, { batch = 1000 } = {}) {
 
 /** What the database holds, and the events its outbox still owes (payments and refunds). */
 async function countStored(db) {
-  const owing = { 'eventsOwed.0': { $exists: true } };
+  const owing = { owesEvents: true };
   return {
     orders: (await db.command({ count: 'orders' })).n,
     payments: await db.collection('payments').countDocuments({}),
