@@ -1,5 +1,5 @@
 /** Types of `fake-stripe.js` (the stateful fake Stripe of the tests and the local stack); see its header. */
-export type FakeStripeMode = 'normal' | 'error500' | 'storedError500' | 'rateLimited' | 'hang' | 'chargeThenDrop';
+export type FakeStripeMode = 'normal' | 'error500' | 'storedError500' | 'rateLimited' | 'hang' | 'chargeThenDrop' | 'idempotencyError';
 
 /** `normal`: delivered at once, retried until answered 2xx; `failing`: every attempt fails and is retried; `held`: kept in `held`. */
 export type FakeWebhookMode = 'normal' | 'failing' | 'held';

@@ -14,7 +14,9 @@
  * - `storedError500`: 500 stored under the key, nothing created (Stripe keeps a
  *   500 it answered once the request began executing: every replay gets it);
  * - `chargeThenDrop`: done, but the connection is dropped before the answer;
- * - `hang`: never answers; `rateLimited`: 429.
+ * - `hang`: never answers; `rateLimited`: 429;
+ * - `idempotencyError`: 400 `idempotency_error`, nothing done, as Stripe answers
+ *   a key first used with other parameters (by an earlier version of the caller, say).
  *
  * Cards (Stripe's test cards): `pm_card_visa` and any other token succeed,
  * `pm_card_chargeDeclined` / `tok_chargeDeclined` decline (402),
@@ -282,9 +284,10 @@ class FakeStripe {
 
     const signature = JSON.stringify(Object.entries(params).sort());
     const stored = idempotencyKey ? this.replies.get(idempotencyKey) : undefined;
+    if (mode === 'idempotencyError' && creates && idempotencyKey) return send(res, 400, reusedKey());
     if (stored) {
       if (stored.params !== signature) {
-        return send(res, 400, error('idempotency_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.'));
+        return send(res, 400, reusedKey());
       }
       if (mode === 'chargeThenDrop') return void req.socket.destroy();
       res.setHeader('Idempotent-Replayed', 'true');
@@ -573,6 +576,10 @@ function header(req, name) {
 
 function error(type, message, extra = {}, objects = {}) {
   return { error: { type, message, ...extra, ...objects } };
+}
+
+function reusedKey() {
+  return error('idempotency_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.');
 }
 
 function send(res, status, body) {
