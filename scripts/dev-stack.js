@@ -3,9 +3,10 @@
 /**
  * The service with everything it needs, on this machine, with no configuration:
  * FerretDB and NATS Streaming (data kept in DEV_STACK_DIR, default .servers/data),
- * a Stripe stand-in (bench/stripe-stand-in.js: every card succeeds; stripe-mock
- * cannot play Stripe here, its PaymentIntent fixture never succeeds) unless
- * STRIPE_KEY is set, and the compiled service on HOST:PORT (127.0.0.1:3000).
+ * the project's stateful fake Stripe (scripts/fake-stripe.js, the one the tests
+ * use: test cards decline and ask for 3-D Secure as Stripe's do, and its events
+ * reach the service as signed webhooks) unless STRIPE_KEY is set, and the
+ * compiled service on HOST:PORT (127.0.0.1:3000).
  * MONGO_URI, NATS_URL or STRIPE_API_URL use servers that already run instead of starting them.
  * Writes the URLs and a session cookie for a sample user to <DEV_STACK_DIR>/stack.env.
  */
@@ -16,7 +17,7 @@ const net = require('node:net');
 const path = require('node:path');
 const jwt = require('jsonwebtoken');
 const { startFerretDB, startNatsStreaming } = require('./servers');
-const stripeStandIn = require('../bench/stripe-stand-in');
+const { FakeStripe } = require('./fake-stripe');
 
 const root = path.join(__dirname, '..');
 const dataDir = path.resolve(root, process.env.DEV_STACK_DIR || path.join('.servers', 'data'));
@@ -50,10 +51,17 @@ async function main() {
   const nats = process.env.NATS_URL
     ? undefined
     : await startNatsStreaming({ store: 'file', dir: mkdir(path.join(dataDir, 'nats')), logFile: path.join(dataDir, 'nats.log'), detached });
-  // stripe-mock cannot stand in here (its PaymentIntents never succeed): the stand-in, unless Stripe itself
-  // (STRIPE_KEY) or another stand-in (STRIPE_API_URL) is asked for.
-  const stripeMock = process.env.STRIPE_KEY || process.env.STRIPE_API_URL ? undefined : await stripeStandIn.start();
-  const stripeUrl = stripeMock?.url ?? process.env.STRIPE_API_URL;
+  // The fake Stripe, unless Stripe itself (STRIPE_KEY) or another stand-in (STRIPE_API_URL) is asked for.
+  const fake = process.env.STRIPE_KEY || process.env.STRIPE_API_URL ? undefined : await FakeStripe.start();
+  const stripeUrl = fake?.url ?? process.env.STRIPE_API_URL;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const paymentsUrl = `http://${urlHost}:${port}`;
+  // The fake signs its webhooks with a secret made afresh at each start, unless one is given.
+  const webhookSecret = process.env.STRIPE_WEBHOOK_SECRET ?? (fake ? `whsec_${crypto.randomBytes(24).toString('hex')}` : undefined);
+  if (fake) {
+    fake.webhooks = { url: `${paymentsUrl}/api/payments/webhooks/stripe`, secret: webhookSecret };
+    fake.log = (line) => console.log(`dev-stack: fake Stripe: ${line}`);
+  }
 
   const natsUrl = nats?.url ?? process.env.NATS_URL;
   const natsClusterId = nats ? 'ticketing' : process.env.NATS_CLUSTER_ID || 'ticketing';
@@ -69,15 +77,15 @@ async function main() {
     NATS_CLIENT_ID: process.env.NATS_CLIENT_ID ?? `payments-local-${process.pid}`,
     STRIPE_KEY: process.env.STRIPE_KEY ?? 'sk_test_localstandin',
     ...(stripeUrl ? { STRIPE_API_URL: stripeUrl } : {}),
+    ...(webhookSecret ? { STRIPE_WEBHOOK_SECRET: webhookSecret } : {}),
   };
   const userId = 'local-user-1';
   const token = jwt.sign({ id: userId, email: 'local@example.com' }, env.JWT_KEY, { algorithm: 'HS256' });
   const cookie = `session=${Buffer.from(JSON.stringify({ jwt: token })).toString('base64')}`;
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const stackEnv = path.join(dataDir, 'stack.env');
   fs.writeFileSync(
     stackEnv,
-    Object.entries({ MONGO_URI: env.MONGO_URI, NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: `http://${urlHost}:${port}`, USER_ID: userId, COOKIE: cookie })
+    Object.entries({ MONGO_URI: env.MONGO_URI, NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: paymentsUrl, USER_ID: userId, COOKIE: cookie, ...(fake ? { FAKE_STRIPE_URL: fake.url } : {}) })
       .map(([key, value]) => `${key}='${value}'`)
       .join('\n') + '\n',
     { mode: 0o600 },
@@ -85,13 +93,18 @@ async function main() {
 
   console.log(`dev-stack: MongoDB       ${ferret ? `FerretDB at ${ferret.uri}` : 'MONGO_URI'}`);
   console.log(`dev-stack: NATS          ${natsUrl} (cluster ${natsClusterId})`);
-  console.log(`dev-stack: Stripe        ${stripeUrl ? `stand-in at ${stripeUrl}` : 'api.stripe.com with your STRIPE_KEY'}`);
-  console.log(`dev-stack: payments      http://${urlHost}:${port}${host === '127.0.0.1' ? '' : ` (listening on ${host})`}`);
+  const stripe = fake
+    ? `fake Stripe at ${fake.url} (test cards as Stripe's; 3-D Secure: POST ${fake.url}/_test/payment_intents/<pi_…>/authenticate[?outcome=fail]; signed webhooks to the service)`
+    : stripeUrl
+      ? `stand-in at ${stripeUrl}`
+      : `api.stripe.com with your STRIPE_KEY${webhookSecret ? '' : '; no STRIPE_WEBHOOK_SECRET: webhooks answer 503 (see README, "Stripe test mode")'}`;
+  console.log(`dev-stack: Stripe        ${stripe}`);
+  console.log(`dev-stack: payments      ${paymentsUrl}${host === '127.0.0.1' ? '' : ` (listening on ${host})`}`);
   console.log(`dev-stack: sample user   ${userId}; its cookie and the URLs are in ${path.relative(process.cwd(), stackEnv) || stackEnv}`);
 
   const service = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], { env, stdio: 'inherit' });
   const stopAll = async () => {
-    await Promise.all([ferret?.stop(), nats?.stop(), stripeMock?.stop()]);
+    await Promise.all([ferret?.stop(), nats?.stop(), fake?.stop()]);
   };
   // Ctrl-C in a terminal reaches the service too (same process group): only wait for it.
   // A SIGTERM or SIGHUP is for this script alone: pass it on.

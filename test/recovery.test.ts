@@ -75,3 +75,37 @@ describe('when a PaymentIntent exists that the service never heard of', () => {
     expect(creates(order.id)).toHaveLength(sentBefore);
   });
 });
+
+describe('when Stripe answers an idempotency error (the key was first used with other parameters)', () => {
+  test('when it answers the first try, then nothing was charged: the order is released at once and another card pays it, once', async () => {
+    const order = await fx.order({ price: 24 });
+    fx.stripe!.mode = 'idempotencyError';
+    const first = await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id });
+    expect(first.status).toBe(502);
+    expect(first.body.errors[0].message).toMatch(/nothing was charged/);
+    expect(await fx.payments(order.id)).toEqual([]);
+    fx.stripe!.mode = 'normal';
+
+    const paid = await fx.pay(order.cookie, { token: 'tok_mastercard', orderId: order.id });
+    expect(paid.status).toBe(201);
+    const charges = fx.stripe!.chargesFor(order.id);
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({ source: 'tok_mastercard', amount: 2400 });
+    expect(fx.stripe!.intentsFor(order.id)).toHaveLength(1);
+  });
+
+  test('when it answers recovery\'s resend after an unanswered try, then the order is released without waiting and another card pays it, once', async () => {
+    const order = await fx.order({ price: 25 });
+    fx.stripe!.mode = 'error500'; // no answer, nothing stored: the claim is kept for recovery
+    expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(502);
+    expect(await fx.payments(order.id)).toMatchObject([{ state: 'charging' }]);
+    fx.stripe!.mode = 'idempotencyError';
+    // Recovery lists nothing for the claim, sends the same request again, and is told the key is not this request's.
+    await eventually(async () => expect(await fx.payments(order.id)).toEqual([]), 30_000, 250);
+    expect(fx.stripe!.intentsFor(order.id)).toEqual([]);
+    fx.stripe!.mode = 'normal';
+
+    expect((await fx.pay(order.cookie, { token: 'tok_mastercard', orderId: order.id })).status).toBe(201);
+    expect(fx.stripe!.chargesFor(order.id)).toMatchObject([{ source: 'tok_mastercard', amount: 2500 }]);
+  });
+});
