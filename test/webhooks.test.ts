@@ -63,6 +63,9 @@ describe('3-D Secure and the webhook that ends it', () => {
     fx.stripe!.completeAction(intent.id, 'failed');
     expect((await deliver(fx.stripe!.event('payment_intent.payment_failed', intent.id))).status).toBe(200);
     expect(await fx.payments(order.id)).toEqual([]);
+    // Cancelled before the order was freed: the customer's client secret cannot confirm it again.
+    expect(intent).toMatchObject({ status: 'canceled' });
+    expect(await fx.attempts(order.id)).toMatchObject([{ state: 'failed', failure: { kind: 'declined' } }]);
     const paid = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
     expect(paid.status).toBe(201);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);

@@ -62,6 +62,9 @@ export class ChargeAttempts {
       outcome = await charges.lookup({ paymentId: String(claim._id), paymentIntentId: claim.paymentIntentId, since: claim.createdAt });
       if (outcome.kind === 'none') outcome = await charges.charge(this.request(claim));
       if (outcome.kind === 'requires_action' && this.abandoned(claim)) outcome = await charges.cancel(outcome.paymentIntentId);
+      // The customer, who holds the client secret, could confirm a failed 3-D Secure PaymentIntent again
+      // (Stripe.js) after the order is freed: cancel it first, so the release is final (or find it succeeded).
+      if (outcome.kind === 'declined' && outcome.paymentIntentId && !outcome.canceled && claim.actionRequiredAt) outcome = await charges.cancel(outcome.paymentIntentId);
     }
     const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
     stopTimer({ outcome: result });

@@ -211,7 +211,8 @@ export class PaymentClaims {
   ): Promise<void> {
     const set: Record<string, unknown> = { leaseUntil: new Date(Date.now() + retryInMs) };
     if (intent.paymentIntentId) set.paymentIntentId = intent.paymentIntentId;
-    if (intent.actionRequired) set.awaitingCustomer = true;
+    // Nobody calls Stripe for it until the retry: a Stripe event may take it over (also after recovery asked in vain).
+    if (intent.actionRequired || claim.actionRequiredAt) set.awaitingCustomer = true;
     if (intent.actionRequired && !claim.actionRequiredAt) set.actionRequiredAt = new Date();
     await this.payments.updateOne(
       { _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts },

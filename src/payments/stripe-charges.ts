@@ -33,7 +33,7 @@ export type ChargeOutcome =
   | { kind: 'charged'; stripeId: string; paymentIntentId: string }
   | { kind: 'requires_action'; paymentIntentId: string; clientSecret: string }
   | { kind: 'processing'; paymentIntentId: string }
-  | { kind: 'declined'; message: string; paymentIntentId?: string }
+  | { kind: 'declined'; message: string; paymentIntentId?: string; /** The PaymentIntent is cancelled: nobody can confirm it any more. */ canceled?: true }
   | { kind: 'rejected'; message: string; field?: 'token' | 'paymentMethodId'; amount?: true }
   | { kind: 'unavailable'; message: string }
   | { kind: 'unknown'; message: string; replayed?: boolean }
@@ -171,7 +171,7 @@ function fromIntent(intent: Stripe.PaymentIntent): ChargeOutcome {
     case 'requires_confirmation':
       return { kind: 'processing', paymentIntentId: intent.id };
     case 'canceled':
-      return { kind: 'declined', message: 'The payment was cancelled', paymentIntentId: intent.id };
+      return { kind: 'declined', message: 'The payment was cancelled', paymentIntentId: intent.id, canceled: true };
     case 'requires_payment_method':
     default:
       return { kind: 'declined', message: intent.last_payment_error?.message ?? 'Your card was declined.', paymentIntentId: intent.id };

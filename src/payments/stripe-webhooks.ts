@@ -80,8 +80,8 @@ export class StripeWebhooks {
         const claim = await this.claims.takeOverForEvent(payment._id);
         // Null: the request or recovery holding it is asking Stripe right now.
         if (claim) await this.attempts.run(claim);
-      } else if (!payment && event.type === 'payment_intent.succeeded') {
-        log.error('a PaymentIntent succeeded for no payment of this service: an operator must look');
+      } else if (event.type === 'payment_intent.succeeded' && payment?.state !== PaymentState.Succeeded) {
+        log.error({ paymentId: payment ? String(payment._id) : undefined, state: payment?.state }, 'a PaymentIntent succeeded for no charging payment of this service: an operator must look');
       }
     } else if (event.type === 'charge.refunded') {
       payment = await this.paymentOf(undefined, { stripeId: object.id });
