@@ -2,7 +2,8 @@
 'use strict';
 /**
  * The service with everything it needs, on this machine, with no configuration:
- * FerretDB and NATS Streaming (data kept in DEV_STACK_DIR, default .servers/data),
+ * FerretDB (on PostgreSQL, or SQLite with FERRETDB_BACKEND=sqlite) and NATS Streaming
+ * (data kept in DEV_STACK_DIR, default .servers/data),
  * a Stripe stand-in (bench/stripe-stand-in.js: every card succeeds; stripe-mock
  * cannot play Stripe here, its PaymentIntent fixture never succeeds) unless
  * STRIPE_KEY is set, and the compiled service on HOST:PORT (127.0.0.1:3000).
@@ -44,9 +45,16 @@ async function main() {
 
   // Own process groups: Ctrl-C reaches the service, which drains and closes while its servers still run.
   const detached = true;
+  // FerretDB on PostgreSQL (FERRETDB_BACKEND=sqlite for SQLite): its cluster in ferretdb/postgresql, kept across restarts.
   const ferret = process.env.MONGO_URI
     ? undefined
-    : await startFerretDB({ dir: mkdir(path.join(dataDir, 'ferretdb')), logFile: path.join(dataDir, 'ferretdb.log'), detached });
+    : await startFerretDB({
+        dir: mkdir(path.join(dataDir, 'ferretdb')),
+        logFile: path.join(dataDir, 'ferretdb.log'),
+        postgresLogFile: path.join(dataDir, 'postgresql.log'),
+        ownedFrom: dataDir,
+        detached,
+      });
   const nats = process.env.NATS_URL
     ? undefined
     : await startNatsStreaming({ store: 'file', dir: mkdir(path.join(dataDir, 'nats')), logFile: path.join(dataDir, 'nats.log'), detached });
@@ -83,7 +91,7 @@ async function main() {
     { mode: 0o600 },
   );
 
-  console.log(`dev-stack: MongoDB       ${ferret ? `FerretDB at ${ferret.uri}` : 'MONGO_URI'}`);
+  console.log(`dev-stack: MongoDB       ${ferret ? `FerretDB at ${ferret.uri} on ${ferret.backend}${ferret.postgres ? ` (${ferret.postgres.url})` : ''}` : 'MONGO_URI'}`);
   console.log(`dev-stack: NATS          ${natsUrl} (cluster ${natsClusterId})`);
   console.log(`dev-stack: Stripe        ${stripeUrl ? `stand-in at ${stripeUrl}` : 'api.stripe.com with your STRIPE_KEY'}`);
   console.log(`dev-stack: payments      http://${urlHost}:${port}${host === '127.0.0.1' ? '' : ` (listening on ${host})`}`);
