@@ -405,7 +405,12 @@ describe('metrics', () => {
     await eventually(() => expect(fx.spy.forOrder(order.id)).toHaveLength(1));
 
     const { default: request } = await import('supertest');
-    const res = await request(fx.service.server).get('/metrics');
+    // The spy can see the event before the relay's next write clears the payment's debt: the backlog is 0 once it has.
+    const res = await eventually(async () => {
+      const scraped = await request(fx.service.server).get('/metrics');
+      expect(scraped.text).toMatch(/^payments_outbox_backlog 0$/m);
+      return scraped;
+    });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const value = (pattern: RegExp) => Number(res.text.match(pattern)?.[1]);
