@@ -254,6 +254,7 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
     throw new Error("PostgreSQL's server programs (initdb, postgres) are missing: run `npm run servers:install`, or run FerretDB on SQLite with FERRETDB_BACKEND=sqlite");
   }
   dir = dir ?? scratchDir('payments-postgres-');
+  fs.mkdirSync(dir, { recursive: true });
   const owner = postgresOwner();
   if (owner) makeTraversable(path.resolve(dir), owner, ownedFrom);
   const dataDir = path.join(dir, 'postgresql');
@@ -275,19 +276,28 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
     await runToEnd(path.join(bin, 'initdb'), durable ? initArgs : [...initArgs, '--no-sync'], spawnOptions);
   }
   own(socketDir);
-  const port = await freePort();
-  const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, ...(durable ? [] : NOT_DURABLE)];
-  const server = await launch('postgres', ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])], {
-    file: path.join(bin, 'postgres'),
-    spawnOptions,
-    postmaster: true,
-    // SIGINT is a fast shutdown (SIGTERM would wait for clients); SIGQUIT an immediate one.
-    stopSignal: 'SIGINT',
-    killSignal: 'SIGQUIT',
-    ready: (output) => output.includes('database system is ready to accept connections'),
-    logFile,
-    detached,
-  });
+  let port;
+  let server;
+  // A free port can be taken by another process between freePort() and postgres binding it: try another.
+  for (let attempt = 1; !server; attempt += 1) {
+    port = await freePort();
+    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, ...(durable ? [] : NOT_DURABLE)];
+    try {
+      server = await launch('postgres', ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])], {
+        file: path.join(bin, 'postgres'),
+        spawnOptions,
+        postmaster: true,
+        // SIGINT is a fast shutdown (SIGTERM would wait for clients); SIGQUIT an immediate one.
+        stopSignal: 'SIGINT',
+        killSignal: 'SIGQUIT',
+        ready: (output) => output.includes('database system is ready to accept connections'),
+        logFile,
+        detached,
+      });
+    } catch (err) {
+      if (attempt >= 3 || !/could not bind|could not create any TCP\/IP sockets/.test(err.message)) throw err;
+    }
+  }
   const database = 'ferretdb';
   if (fresh) {
     try {
