@@ -2,7 +2,8 @@
 'use strict';
 /**
  * The service with everything it needs, on this machine, with no configuration:
- * FerretDB and NATS Streaming (data kept in DEV_STACK_DIR, default .servers/data),
+ * FerretDB (on PostgreSQL, or SQLite with FERRETDB_BACKEND=sqlite) and NATS Streaming
+ * (data kept in DEV_STACK_DIR, default .servers/data),
  * the project's stateful fake Stripe (scripts/fake-stripe.js, the one the tests
  * use: test cards decline and ask for 3-D Secure as Stripe's do, and its events
  * reach the service as signed webhooks) unless STRIPE_KEY is set, and the
@@ -45,9 +46,16 @@ async function main() {
 
   // Own process groups: Ctrl-C reaches the service, which drains and closes while its servers still run.
   const detached = true;
+  // FerretDB on PostgreSQL (FERRETDB_BACKEND=sqlite for SQLite): its cluster in ferretdb/postgresql, kept across restarts.
   const ferret = process.env.MONGO_URI
     ? undefined
-    : await startFerretDB({ dir: mkdir(path.join(dataDir, 'ferretdb')), logFile: path.join(dataDir, 'ferretdb.log'), detached });
+    : await startFerretDB({
+        dir: mkdir(path.join(dataDir, 'ferretdb')),
+        logFile: path.join(dataDir, 'ferretdb.log'),
+        postgresLogFile: path.join(dataDir, 'postgresql.log'),
+        ownedFrom: dataDir,
+        detached,
+      });
   const nats = process.env.NATS_URL
     ? undefined
     : await startNatsStreaming({ store: 'file', dir: mkdir(path.join(dataDir, 'nats')), logFile: path.join(dataDir, 'nats.log'), detached });
@@ -91,7 +99,7 @@ async function main() {
     { mode: 0o600 },
   );
 
-  console.log(`dev-stack: MongoDB       ${ferret ? `FerretDB at ${ferret.uri}` : 'MONGO_URI'}`);
+  console.log(`dev-stack: MongoDB       ${ferret ? `FerretDB at ${ferret.uri} on ${ferret.backend}${ferret.postgres ? ` (${ferret.postgres.url})` : ''}` : 'MONGO_URI'}`);
   console.log(`dev-stack: NATS          ${natsUrl} (cluster ${natsClusterId})`);
   const stripe = fake
     ? `fake Stripe at ${fake.url} (test cards as Stripe's; 3-D Secure: POST ${fake.url}/_test/payment_intents/<pi_…>/authenticate[?outcome=fail]; signed webhooks to the service)`

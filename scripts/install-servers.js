@@ -8,10 +8,15 @@
  * `--needed` (the local stack) skips the servers the environment points elsewhere
  * (MONGO_URI, NATS_URL, STRIPE_MOCK_URL). `--for-tests` skips them too, except
  * those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming, nats-server).
+ * When FerretDB is wanted on its PostgreSQL backend (the default; FERRETDB_BACKEND=sqlite
+ * for the other), PostgreSQL's server programs must be there too: as root, Debian's
+ * `postgresql` package is installed when they are not (see postgres-bin.js).
  */
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { defaultBackend, ensurePostgres } = require('./postgres-bin');
 const { binDir, servers } = require('./server-versions');
 
 const root = path.join(__dirname, '..');
@@ -28,8 +33,32 @@ function main() {
     console.log(`install-servers: ${name} not needed (${variable} is set)`);
     return false;
   });
-  const missing = wanted.filter(([name, spec]) => !(fs.existsSync(path.join(binDir, name)) && readOr(`${path.join(binDir, name)}.version`) === spec.version));
-  if (missing.length === 0) return;
+  const missing = wanted.filter(([name, spec]) => !(fs.existsSync(path.join(binDir, name)) && readOr(`${path.join(binDir, name)}.version`) === stampOf(spec)));
+  if (missing.length > 0) build(missing);
+  if (wanted.some(([name]) => name === 'ferretdb') && defaultBackend() === 'postgresql') {
+    try {
+      ensurePostgres();
+    } catch (err) {
+      console.error(`install-servers: ${err.message}`);
+      process.exit(1);
+    }
+  }
+}
+
+/**
+ * What the stamp beside a binary records: the pinned version, and for a server built
+ * from this repository (FerretDB's wrapper) a digest of its sources too, so a change
+ * to the wrapper rebuilds it.
+ */
+function stampOf(spec) {
+  if (spec.build !== 'local') return spec.version;
+  const hash = crypto.createHash('sha256');
+  const dir = path.join(root, spec.dir);
+  for (const file of fs.readdirSync(dir).sort()) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
+  return `${spec.version}+${hash.digest('hex').slice(0, 12)}`;
+}
+
+function build(missing) {
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch {
@@ -48,7 +77,7 @@ function main() {
     } else {
       execFileSync('go', ['install', `${spec.module}@${spec.version}`], { cwd: root, env, stdio: 'inherit' });
     }
-    fs.writeFileSync(stamp, spec.version);
+    fs.writeFileSync(stamp, stampOf(spec));
     console.log(`install-servers: ${name} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 }

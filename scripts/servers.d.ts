@@ -5,7 +5,33 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 export function freePort(): Promise<number>;
-export function startFerretDB(options?: { port?: number; dir?: string; logFile?: string; detached?: boolean }): Promise<RunningServer & { dir: string; uri: string }>;
+export type FerretDBBackend = 'postgresql' | 'sqlite';
+export interface RunningPostgres extends RunningServer {
+  dir: string;
+  dataDir: string;
+  socketDir: string;
+  durable: boolean;
+  database: string;
+  /** postgres://postgres@127.0.0.1:<port>/ferretdb (trust authentication, loopback only). */
+  url: string;
+}
+/**
+ * FerretDB on PostgreSQL (default, or FERRETDB_BACKEND) or SQLite. On PostgreSQL, `stop()`
+ * stops FerretDB and then its PostgreSQL; `postgres` is that server.
+ */
+export function startFerretDB(options?: {
+  port?: number;
+  dir?: string;
+  logFile?: string;
+  detached?: boolean;
+  backend?: FerretDBBackend;
+  /** PostgreSQL with fsync, synchronous_commit and full_page_writes on (default: FERRETDB_PG_DURABLE, else off). */
+  durable?: boolean;
+  postgresLogFile?: string;
+  /** As root: the folder from which down this caller's folders may be opened (o+x) to the postgres user; default `dir`. */
+  ownedFrom?: string;
+}): Promise<RunningServer & { dir: string; uri: string; backend: FerretDBBackend; postgres?: RunningPostgres }>;
+export function startPostgres(options?: { dir?: string; durable?: boolean; logFile?: string; detached?: boolean; ownedFrom?: string }): Promise<RunningPostgres>;
 export function startNatsStreaming(options?: {
   port?: number;
   store?: 'memory' | 'file';

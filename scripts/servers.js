@@ -1,26 +1,49 @@
 'use strict';
 /**
  * Starts the local servers on free loopback ports and waits until each really
- * answers: FerretDB (MongoDB wire protocol over SQLite), nats-streaming-server
- * (cluster id `ticketing`), nats-server with JetStream, and stripe-mock. Used by
- * the tests and the local stack.
+ * answers: FerretDB (MongoDB wire protocol over PostgreSQL, or SQLite with
+ * FERRETDB_BACKEND=sqlite), nats-streaming-server (cluster id `ticketing`),
+ * nats-server with JetStream, and stripe-mock. Used by the tests and the local stack.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { defaultBackend, findPostgresBinDir } = require('./postgres-bin');
 const { binDir } = require('./server-versions');
 
 const HOST = '127.0.0.1';
 const children = new Set();
+/** The PostgreSQL servers among them: ended with an immediate shutdown, not SIGKILL (see below). */
+const postmasters = new Set();
 /** Temporary data folders this process made: removed when it exits, so no test leaves data behind. */
 const scratchDirs = new Set();
 
 process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+  for (const child of children) if (!postmasters.has(child)) child.kill('SIGKILL');
+  // SIGKILL would leave PostgreSQL's backends and shared memory behind: an immediate shutdown
+  // (SIGQUIT) ends them, and waiting for it lets the data folder go.
+  for (const child of postmasters) child.kill('SIGQUIT');
+  for (const child of postmasters) waitGone(child.pid, 5000);
+  for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
+
+/** Blocks (this is for the exit handler) until the process is gone or a zombie, at most `ms`. */
+function waitGone(pid, ms) {
+  const deadline = Date.now() + ms;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return;
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return;
+    Atomics.wait(pause, 0, 0, 20);
+  }
+}
 
 /**
  * A fresh folder under the system's temporary directory (or the test run's own,
@@ -55,12 +78,15 @@ function binary(name) {
 /**
  * Spawns a server; `ready(output)` tells from its output (or by probing) that it answers.
  * `detached` puts it in a process group of its own, out of reach of a terminal's Ctrl-C.
+ * `file` is the program when it is not one of .servers/bin; `spawnOptions` adds e.g. uid, gid, cwd.
+ * `stop()` sends `stopSignal`, then `killSignal` after 5 s.
  */
-async function launch(name, args, { ready, timeoutMs = 30_000, logFile, detached = false }) {
+async function launch(name, args, { ready, timeoutMs = 30_000, logFile, detached = false, file, spawnOptions = {}, postmaster = false, stopSignal = 'SIGTERM', killSignal = 'SIGKILL' }) {
   // stripe-mock also listens on $PORT when it is set: keep the service's PORT away from it.
   const { PORT: _servicePort, ...env } = process.env;
-  const child = spawn(binary(name), args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached });
+  const child = spawn(file ?? binary(name), args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached, ...spawnOptions });
   children.add(child);
+  if (postmaster) postmasters.add(child);
   let output = '';
   const log = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;
   const collect = (chunk) => {
@@ -74,6 +100,7 @@ async function launch(name, args, { ready, timeoutMs = 30_000, logFile, detached
     child.once('exit', (code, signal) => {
       exited = true;
       children.delete(child);
+      postmasters.delete(child);
       log?.end();
       resolve({ code, signal });
     }),
@@ -83,7 +110,7 @@ async function launch(name, args, { ready, timeoutMs = 30_000, logFile, detached
   while (!(await ready(output))) {
     if (exited) throw new Error(`${name} exited during start-up:\n${output}`);
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      child.kill(killSignal);
       throw new Error(`${name} did not answer within ${timeoutMs} ms:\n${output}`);
     }
     await sleep(50);
@@ -92,10 +119,10 @@ async function launch(name, args, { ready, timeoutMs = 30_000, logFile, detached
   return {
     pid: child.pid,
     output: () => output,
-    async stop(signal = 'SIGTERM') {
+    async stop(signal = stopSignal) {
       if (exited) return;
       child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => child.kill(killSignal), 5000);
       await exit;
       clearTimeout(timer);
     },
@@ -114,18 +141,174 @@ function canConnect(port) {
 }
 
 /**
- * FerretDB with its SQLite backend; data in `dir`, or in a fresh temporary folder
- * (removed when this process exits) when omitted.
+ * FerretDB on `backend` 'postgresql' (the default, or FERRETDB_BACKEND) or 'sqlite';
+ * its data in `dir`, or in a fresh temporary folder (removed when this process exits)
+ * when omitted. On PostgreSQL, `dir` holds a PostgreSQL cluster of this FerretDB's own
+ * (see startPostgres), started before it and stopped after it: `stop()` stops both, and
+ * starting again with the same `dir` finds the same data, so a test can play a database
+ * outage. `postgres` is that server, to stop it alone.
  */
-async function startFerretDB({ port, dir, logFile, detached } = {}) {
+async function startFerretDB({ port, dir, logFile, detached, backend = defaultBackend(), durable, postgresLogFile, ownedFrom } = {}) {
+  if (backend !== 'postgresql' && backend !== 'sqlite') throw new Error(`FerretDB backend must be postgresql or sqlite, not ${backend}`);
   port = port ?? (await freePort());
   dir = dir ?? scratchDir('payments-ferretdb-');
-  const server = await launch('ferretdb', ['-listen-addr', `${HOST}:${port}`, '-sqlite-dir', dir], {
-    ready: () => canConnect(port),
-    logFile,
-    detached,
+  const listen = ['-listen-addr', `${HOST}:${port}`];
+  const uri = `mongodb://${HOST}:${port}`;
+  if (backend === 'sqlite') {
+    const server = await launch('ferretdb', [...listen, '-handler', 'sqlite', '-sqlite-dir', dir], { ready: () => canConnect(port), logFile, detached });
+    return { ...server, port, dir, uri, backend };
+  }
+  const postgres = await startPostgres({ dir, durable, logFile: postgresLogFile, detached, ownedFrom });
+  let server;
+  try {
+    server = await launch('ferretdb', [...listen, '-handler', 'postgresql', '-postgresql-url', postgres.url], { ready: () => canConnect(port), logFile, detached });
+  } catch (err) {
+    await postgres.stop();
+    throw err;
+  }
+  return {
+    ...server,
+    port,
+    dir,
+    uri,
+    backend,
+    postgres,
+    async stop(signal) {
+      await server.stop(signal);
+      await postgres.stop();
+    },
+  };
+}
+
+/** The user PostgreSQL runs as: none (this process's own) unless we are root, which PostgreSQL refuses to be. */
+function postgresOwner() {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('postgres:'));
+  if (!line) {
+    throw new Error(
+      "PostgreSQL refuses to run as root, and there is no `postgres` user to run it as (Debian's postgresql package creates it): run `npm run servers:install`, or FERRETDB_BACKEND=sqlite",
+    );
+  }
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Whether `folder` is `root` or inside it. */
+function within(root, folder) {
+  const relative = path.relative(root, folder);
+  return relative === '' || !(relative.startsWith('..') || path.isAbsolute(relative));
+}
+
+/**
+ * Lets `owner` reach `dir`: each folder from `dir` up to / must let it pass (x for it).
+ * Folders from `ownedFrom` (default: `dir` itself) down, and this process's (or the test
+ * run's) scratch folders, get o+x (passing, not listing) when they do not; any other
+ * folder in the way is an error that names it.
+ */
+function makeTraversable(dir, owner, ownedFrom = dir) {
+  const ours = [ownedFrom, ...scratchDirs, process.env.PAYMENTS_SCRATCH_DIR].filter(Boolean).map((folder) => path.resolve(folder));
+  for (let folder = dir; ; folder = path.dirname(folder)) {
+    const stat = fs.statSync(folder);
+    const bit = stat.uid === owner.uid ? 0o100 : stat.gid === owner.gid ? 0o010 : 0o001;
+    if (!(stat.mode & bit)) {
+      if (!ours.some((root) => within(root, folder))) {
+        throw new Error(
+          `PostgreSQL runs as the postgres user, which cannot enter ${folder} (mode ${(stat.mode & 0o777).toString(8)}): keep FerretDB's data elsewhere, or chmod o+x ${folder}`,
+        );
+      }
+      fs.chmodSync(folder, (stat.mode & 0o7777) | 0o001);
+    }
+    if (folder === path.dirname(folder)) return;
+  }
+}
+
+function runToEnd(file, args, options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${path.basename(file)} ${args.join(' ')} failed (${code}):\n${output}`))));
   });
-  return { ...server, port, dir, uri: `mongodb://${HOST}:${port}` };
+}
+
+/** Settings for a throwaway cluster: no waiting for the disk (safe against a crash of PostgreSQL, not of the machine). */
+const NOT_DURABLE = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
+
+/**
+ * A PostgreSQL cluster for one FerretDB, in `dir`/postgresql (initdb'ed the first
+ * time, found again after), listening on a free loopback port and on a unix socket
+ * in `dir`/postgresql-socket, with trust authentication (loopback only) and a
+ * database `ferretdb`. Unless `durable` (or FERRETDB_PG_DURABLE=1), it runs with
+ * fsync, synchronous_commit and full_page_writes off. As root, it runs as the
+ * `postgres` user, which owns those two folders, and `dir` and the folders above it
+ * must let that user pass (see makeTraversable: `ownedFrom`). `stop()` is a fast shutdown.
+ */
+async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.env.FERRETDB_PG_DURABLE ?? ''), logFile, detached, ownedFrom } = {}) {
+  const bin = findPostgresBinDir();
+  if (!bin) {
+    throw new Error("PostgreSQL's server programs (initdb, postgres) are missing: run `npm run servers:install`, or run FerretDB on SQLite with FERRETDB_BACKEND=sqlite");
+  }
+  dir = dir ?? scratchDir('payments-postgres-');
+  fs.mkdirSync(dir, { recursive: true });
+  const owner = postgresOwner();
+  if (owner) makeTraversable(path.resolve(dir), owner, ownedFrom);
+  const dataDir = path.join(dir, 'postgresql');
+  // Written once the cluster and its database exist: without it, a half-made cluster is made anew.
+  const made = path.join(dir, 'postgresql.made');
+  let socketDir = path.join(dir, 'postgresql-socket');
+  // A unix socket's path has at most 107 bytes (with `/.s.PGSQL.<port>`): a short folder of our own when it would be longer.
+  if (Buffer.byteLength(socketDir) > 85) socketDir = scratchDir('payments-pgsock-');
+  const spawnOptions = { ...owner, cwd: dir };
+  const own = (folder) => {
+    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    if (owner) fs.chownSync(folder, owner.uid, owner.gid);
+  };
+  const fresh = !fs.existsSync(made);
+  if (fresh) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    own(dataDir);
+    const initArgs = ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-locale', '-E', 'UTF8'];
+    await runToEnd(path.join(bin, 'initdb'), durable ? initArgs : [...initArgs, '--no-sync'], spawnOptions);
+  }
+  own(socketDir);
+  let port;
+  let server;
+  // A free port can be taken by another process between freePort() and postgres binding it: try another.
+  for (let attempt = 1; !server; attempt += 1) {
+    port = await freePort();
+    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, ...(durable ? [] : NOT_DURABLE)];
+    try {
+      server = await launch('postgres', ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])], {
+        file: path.join(bin, 'postgres'),
+        spawnOptions,
+        postmaster: true,
+        // SIGINT is a fast shutdown (SIGTERM would wait for clients); SIGQUIT an immediate one.
+        stopSignal: 'SIGINT',
+        killSignal: 'SIGQUIT',
+        ready: (output) => output.includes('database system is ready to accept connections'),
+        logFile,
+        detached,
+      });
+    } catch (err) {
+      if (attempt >= 3 || !/could not bind|could not create any TCP\/IP sockets/.test(err.message)) throw err;
+    }
+  }
+  const database = 'ferretdb';
+  if (fresh) {
+    try {
+      await runToEnd(path.join(bin, 'createdb'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', database], spawnOptions);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    fs.writeFileSync(made, `${new Date().toISOString()}\n`);
+  }
+  return { ...server, port, dir, dataDir, socketDir, durable, database, url: `postgres://postgres@${HOST}:${port}/${database}` };
 }
 
 /**
@@ -182,4 +365,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-module.exports = { freePort, startFerretDB, startNatsServer, startNatsStreaming, startStripeMock };
+module.exports = { freePort, startFerretDB, startNatsServer, startNatsStreaming, startPostgres, startStripeMock };

@@ -36,3 +36,73 @@ describe('building the Go servers only when they are needed', () => {
     expect(run.stderr).toMatch(/Go 1\.\d+ or later is required/);
   });
 });
+
+describe('PostgreSQL for FerretDB\'s PostgreSQL backend', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ensurePostgres, findPostgresBinDir, defaultBackend } = require('../scripts/postgres-bin');
+  let root: string;
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-pgbin-'))));
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  function version(name: string, programs = ['initdb', 'postgres', 'pg_ctl']) {
+    const bin = path.join(root, name, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    for (const program of programs) fs.writeFileSync(path.join(bin, program), '#!/bin/sh\n', { mode: 0o755 });
+    return bin;
+  }
+  const noPgConfig = '/nonexistent/pg_config';
+
+  test('when several versions are installed, then the newest complete one is found, whatever its number', () => {
+    version('13');
+    const sixteen = version('16');
+    version('17', ['initdb', 'postgres']); // no pg_ctl: a half-removed version
+    expect(findPostgresBinDir({ env: {}, root, pgConfig: noPgConfig })).toBe(sixteen);
+  });
+
+  test('when there is no Debian layout, then pg_config --bindir is asked; when nothing is there, then none is found', () => {
+    const elsewhere = version('elsewhere');
+    const pgConfig = path.join(root, 'pg_config');
+    fs.writeFileSync(pgConfig, `#!/bin/sh\necho ${elsewhere}\n`, { mode: 0o755 });
+    expect(findPostgresBinDir({ env: {}, root: path.join(root, 'none'), pgConfig })).toBe(elsewhere);
+    expect(findPostgresBinDir({ env: {}, root: path.join(root, 'none'), pgConfig: noPgConfig })).toBeUndefined();
+  });
+
+  test('when PG_BIN_DIR is set, then it is used, and only when it holds the programs', () => {
+    const own = version('own');
+    version('15');
+    expect(findPostgresBinDir({ env: { PG_BIN_DIR: own }, root, pgConfig: noPgConfig })).toBe(own);
+    expect(findPostgresBinDir({ env: { PG_BIN_DIR: path.join(root, 'empty') }, root, pgConfig: noPgConfig })).toBeUndefined();
+  });
+
+  test('when the programs are missing and we are root, then Debian\'s postgresql is installed with apt-get update and a noninteractive install', () => {
+    const calls: string[][] = [];
+    let installed = false;
+    const find = () => (installed ? '/usr/lib/postgresql/15/bin' : undefined);
+    const run = (file: string, args: string[]) => {
+      calls.push([file, ...args]);
+      if (args[0] === 'install') installed = true;
+    };
+    expect(ensurePostgres({ find, isRoot: true, run, log: () => {} })).toBe('/usr/lib/postgresql/15/bin');
+    expect(calls).toEqual([
+      ['apt-get', 'update'],
+      ['apt-get', 'install', '-y', '--no-install-recommends', 'postgresql'],
+    ]);
+  });
+
+  test('when the programs are missing and we are not root, then it installs nothing and says what to install', () => {
+    const run = jest.fn();
+    expect(() => ensurePostgres({ find: () => undefined, isRoot: false, run, log: () => {} })).toThrow(/apt-get install postgresql.*FERRETDB_BACKEND=sqlite/);
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  test('when they are there, then nothing is installed; FERRETDB_BACKEND picks the backend, PostgreSQL by default', () => {
+    const run = jest.fn();
+    expect(ensurePostgres({ find: () => '/x/bin', isRoot: true, run })).toBe('/x/bin');
+    expect(run).not.toHaveBeenCalled();
+    expect(defaultBackend({})).toBe('postgresql');
+    expect(defaultBackend({ FERRETDB_BACKEND: 'sqlite' })).toBe('sqlite');
+    expect(() => defaultBackend({ FERRETDB_BACKEND: 'mysql' })).toThrow(/postgresql or sqlite/);
+  });
+});

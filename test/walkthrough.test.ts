@@ -98,10 +98,15 @@ describe('the README walk-through on the local stack', () => {
       expect(all.map((line) => JSON.parse(line.replace(/^payment:created /, '')).id)).toEqual(payments.map((p) => p.id));
       expect(readFileSync(path.join(dataDir, 'stack.env'), 'utf8')).toContain(`PAYMENTS_URL='http://127.0.0.1:${port}'`);
       // Ctrl-C reaches the service, not its servers: they run in process groups of their own and outlive it.
+      // FerretDB is known by its port (on PostgreSQL its command line names no folder), its PostgreSQL
+      // and NATS Streaming by their data folders.
+      const ferretPort = readFileSync(path.join(dataDir, 'stack.env'), 'utf8').match(/^MONGO_URI='mongodb:\/\/127\.0\.0\.1:(\d+)\//m)![1];
+      const onPostgres = (process.env.FERRETDB_BACKEND ?? 'postgresql') === 'postgresql';
       const servers = spawnSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' }).stdout.split('\n')
-        .filter((line) => line.includes(dataDir) && /ferretdb|nats-streaming-server/.test(line))
+        .filter((line) => line.includes(`ferretdb -listen-addr 127.0.0.1:${ferretPort} `)
+          || (line.includes(dataDir) && /nats-streaming-server|bin\/postgres -D/.test(line)))
         .map((line) => line.trim().split(/\s+/).map(Number).slice(0, 2));
-      expect(servers).toHaveLength(2);
+      expect(servers).toHaveLength(onPostgres ? 3 : 2);
       for (const [pid, pgid] of servers) expect({ pid, pgid }).toEqual({ pid, pgid: pid });
     } catch (err) {
       process.stdout.write(`dev:stack output:\n${output}\n`);

@@ -69,7 +69,8 @@ export class PaymentsFixture {
     await this.orders.created(order);
     if (fields.cancelled) await this.orders.cancelled({ id: order.id, version: 1 });
     const status = fields.cancelled ? 'cancelled' : 'created';
-    await eventually(async () => expect(await this.orderModel.findById(order.id).lean()).toMatchObject({ status }));
+    // Both events, not just the cancel: a cancel handled first leaves a tombstone (cancelled, no user yet) that its order:created fills in.
+    await eventually(async () => expect(await this.orderModel.findById(order.id).lean()).toMatchObject({ status, userId: order.userId, price: order.price }));
     return { ...order, cookie: sessionCookie({ id: order.userId }) };
   }
 
