@@ -236,6 +236,31 @@ function runToEnd(file, args, options) {
   });
 }
 
+/**
+ * Makes FerretDB's finds use indexes, as MongoDB's do. FerretDB 1.x turns an
+ * equality it pushes down into `(_jsonb -> 'field') @> '"value"'`, but makes each
+ * MongoDB index a btree on `(_jsonb -> 'field')`, which serves `=` and not `@>`:
+ * every find is a sequential scan, a find by `_id` included (README, "FerretDB
+ * backends"). This event trigger gives every such btree index a GIN twin on the
+ * same expressions, which serves `@>`: a find by an indexed field becomes an index
+ * scan. The stand-in's data and answers are unchanged; only its plans are.
+ */
+const GIN_TWINS_SQL = String.raw`
+CREATE OR REPLACE FUNCTION ferretdb_gin_twins() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE cmd record; def text; tbl regclass; field text[];
+BEGIN
+  FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE INDEX' LOOP
+    def := pg_get_indexdef(cmd.objid);
+    CONTINUE WHEN def NOT LIKE '% USING btree %';
+    SELECT indrelid::regclass INTO tbl FROM pg_index WHERE indexrelid = cmd.objid;
+    FOR field IN SELECT regexp_matches(def, '\(_jsonb -> ''([^'']+)''::text\)', 'g') LOOP
+      EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L))', 'gin_' || md5(tbl::text || field[1]), tbl, field[1]);
+    END LOOP;
+  END LOOP;
+END $fn$;
+CREATE EVENT TRIGGER ferretdb_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION ferretdb_gin_twins();
+`;
+
 /** Settings for a throwaway cluster: no waiting for the disk (safe against a crash of PostgreSQL, not of the machine). */
 const NOT_DURABLE = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
 
@@ -302,6 +327,7 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
   if (fresh) {
     try {
       await runToEnd(path.join(bin, 'createdb'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', database], spawnOptions);
+      await runToEnd(path.join(bin, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-c', GIN_TWINS_SQL], spawnOptions);
     } catch (err) {
       await server.stop();
       throw err;
