@@ -8,7 +8,8 @@ const path = require('node:path');
 const { cpuSeconds, statusMb, monitor, round, sleep } = require('./proc-stats');
 
 const ROOT = path.join(__dirname, '..', '..');
-const SERVICE_ENTRY = path.join(ROOT, 'dist', 'index.js');
+/** The compiled service; BENCH_SERVICE_ENTRY measures another build of it (an older commit's dist/index.js) on the same harness. */
+const SERVICE_ENTRY = process.env.BENCH_SERVICE_ENTRY || path.join(ROOT, 'dist', 'index.js');
 
 // ---------------------------------------------------------------- cleanup
 
@@ -149,7 +150,9 @@ function launch(name, command, args, { env, killAfterMs = 20_000 } = {}) {
  */
 async function startService({ name, port, env, waitReady = true, readyTimeoutMs = 60_000, killAfterMs = 20_000 }) {
   const spawnedAt = performance.now();
-  const proc = launch(name, process.execPath, [SERVICE_ENTRY], {
+  // BENCH_SERVICE_NODE_ARGS: node options for the service alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = launch(name, process.execPath, [...nodeArgs, SERVICE_ENTRY], {
     env: { PATH: process.env.PATH || '', ...env, PORT: String(port) },
     killAfterMs,
   });
