@@ -2,6 +2,7 @@ import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import mongoose, { Connection } from 'mongoose';
 import { Config } from './config';
+import { isDatabaseUnavailable } from './db-errors';
 import { DeadLetters } from './events/dead-letters';
 import { EventBus } from './events/bus';
 import { Subjects } from './events/contracts';
@@ -93,7 +94,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     logger.child({ component: 'dead-letters' }),
   );
-  await Promise.all([orders.createIndexes(), preparePayments(payments), prepareRefunds(refundDocs), stripeEvents.createIndexes(), deadLetters.createIndexes()]);
+  await whileDatabaseSlow(
+    () => Promise.all([orders.createIndexes(), preparePayments(payments), prepareRefunds(refundDocs), stripeEvents.createIndexes(), deadLetters.createIndexes()]),
+    logger,
+  );
 
   const bus = await connectBus(config, {
     onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
@@ -226,6 +230,25 @@ function connectBus(
     return JetStreamBus.connect({ ...common, url, clientId, ackWaitMs, stream }, logger);
   }
   return NatsStreamingBus.connect({ ...config.nats, ...common }, logger);
+}
+
+/**
+ * Start-up work on the database (collections and indexes: slow on a fresh FerretDB,
+ * longer than one operation's deadline when several instances start at once) is
+ * tried again while the database does not answer in time: 5 tries, 1 s, 2 s, 4 s,
+ * 8 s apart. Any other error, or the fifth timeout, is thrown: the start fails.
+ */
+async function whileDatabaseSlow<T>(work: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= 5 || !isDatabaseUnavailable(err)) throw err;
+      const waitMs = 1000 * 2 ** (attempt - 1);
+      logger.warn({ err, attempt, waitMs }, 'database slow at start-up; trying again');
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
