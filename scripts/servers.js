@@ -161,7 +161,12 @@ async function startFerretDB({ port, dir, logFile, detached, backend = defaultBa
   const postgres = await startPostgres({ dir, durable, logFile: postgresLogFile, detached, ownedFrom });
   let server;
   try {
-    server = await launch('ferretdb', [...listen, '-handler', 'postgresql', '-postgresql-url', postgres.url], { ready: () => canConnect(port), logFile, detached });
+    // FerretDB's pool holds 50 PostgreSQL connections by default, and a findAndModify keeps its query's
+    // connection while it takes another for the update: with about 50 running at once every connection
+    // waits for a second one and FerretDB stops answering (seen at 64 bench connections). A pool far
+    // larger than the clients' concurrency keeps the stand-in out of that deadlock.
+    const url = `${postgres.url}?pool_max_conns=${FERRETDB_PG_POOL}`;
+    server = await launch('ferretdb', [...listen, '-handler', 'postgresql', '-postgresql-url', url], { ready: () => canConnect(port), logFile, detached });
   } catch (err) {
     await postgres.stop();
     throw err;
@@ -264,6 +269,9 @@ CREATE EVENT TRIGGER ferretdb_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE 
 /** Settings for a throwaway cluster: no waiting for the disk (safe against a crash of PostgreSQL, not of the machine). */
 const NOT_DURABLE = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
 
+/** FerretDB's PostgreSQL pool (see startFerretDB), and room for it in PostgreSQL's `max_connections`. */
+const FERRETDB_PG_POOL = 400;
+
 /**
  * A PostgreSQL cluster for one FerretDB, in `dir`/postgresql (initdb'ed the first
  * time, found again after), listening on a free loopback port and on a unix socket
@@ -306,7 +314,7 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
   // A free port can be taken by another process between freePort() and postgres binding it: try another.
   for (let attempt = 1; !server; attempt += 1) {
     port = await freePort();
-    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, ...(durable ? [] : NOT_DURABLE)];
+    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, `max_connections=${FERRETDB_PG_POOL + 20}`, ...(durable ? [] : NOT_DURABLE)];
     try {
       server = await launch('postgres', ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])], {
         file: path.join(bin, 'postgres'),
