@@ -239,7 +239,9 @@ test('when webhooks arrive twice each and in reverse and shuffled order, then au
   await deliverAll(shuffled([...stale, ...held], 7));
 
   // The two freed orders: a declined card first, then one that pays.
-  await eventually(async () => expect((await cluster.payments({ orderId: { $in: [orders[2].id, orders[3].id] } })).length).toBe(0), 30_000, 250);
+  // Freed: no attempt holds them any more (the failed ones stay on record, failed, with why).
+  await eventually(async () => expect((await cluster.payments({ orderLock: { $in: [orders[2].id, orders[3].id] } })).length).toBe(0), 30_000, 250);
+  expect((await cluster.payments({ orderId: { $in: [orders[2].id, orders[3].id] } })).map((payment) => payment.state)).toEqual(['failed', 'failed']);
   const declined = await pay(orders[2], { paymentMethodId: DECLINED_PM });
   const repaid = await Promise.all([orders[2], orders[3]].map((order) => pay(order, { paymentMethodId: VISA_PM })));
   const later = cluster.stripe.held.splice(0);

@@ -65,7 +65,8 @@ describe('3-D Secure and the webhook that ends it', () => {
     expect(await fx.payments(order.id)).toEqual([]);
     // Cancelled before the order was freed: the customer's client secret cannot confirm it again.
     expect(intent).toMatchObject({ status: 'canceled' });
-    expect(await fx.attempts(order.id)).toMatchObject([{ state: 'failed', failure: { kind: 'declined' } }]);
+    // Failed for Stripe's reason, not for the service's own cancel.
+    expect(await fx.attempts(order.id)).toMatchObject([{ state: 'failed', failure: { kind: 'declined', message: expect.stringMatching(/authenticate/) } }]);
     const paid = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
     expect(paid.status).toBe(201);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);

@@ -19,8 +19,9 @@ export class OrderReplica {
     private readonly orders: OrderModel,
     private readonly logger: Logger,
     /**
-     * Told of every cancel once the order is stored cancelled (redeliveries too),
-     * before the event is acked: a payment taken for the order must be refunded.
+     * Told of every cancel of a stored order once it is stored cancelled
+     * (redeliveries too), before the event is acked: a payment taken for the
+     * order must be refunded. (A cancel that leaves a tombstone has no payment to find.)
      */
     private readonly onCancelled: (orderId: string) => Promise<void> = async () => {},
   ) {}
@@ -64,7 +65,8 @@ export class OrderReplica {
   /**
    * Stores the order cancelled at the event's version unless it is there already
    * (a stale or repeated cancel), creating a tombstone for an order not seen yet.
-   * Either way the payment side is told, so a refund owed is never missed.
+   * Unless it made a tombstone (no order stored, so nothing could be paid), the
+   * payment side is told, so a refund owed is never missed.
    */
   async cancelled(event: OrderCancelled): Promise<void> {
     const log = { orderId: event.id, version: event.version };
@@ -72,8 +74,12 @@ export class OrderReplica {
     const cancel = { $set: { version: event.version, status: OrderStatus.Cancelled } };
     try {
       const result = await this.orders.updateOne(older, cancel, { upsert: true });
-      if (result.upsertedCount > 0) this.logger.info(log, 'order cancelled before it was created: tombstone stored');
-      else this.logger.info(log, 'order cancelled');
+      if (result.upsertedCount > 0) {
+        // No order was stored, so none could be paid: there is no payment to look for.
+        this.logger.info(log, 'order cancelled before it was created: tombstone stored');
+        return;
+      }
+      this.logger.info(log, 'order cancelled');
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       // The upsert met a stored order: either it is at this version or later already,

@@ -64,7 +64,12 @@ export class ChargeAttempts {
       if (outcome.kind === 'requires_action' && this.abandoned(claim)) outcome = await charges.cancel(outcome.paymentIntentId);
       // The customer, who holds the client secret, could confirm a failed 3-D Secure PaymentIntent again
       // (Stripe.js) after the order is freed: cancel it first, so the release is final (or find it succeeded).
-      if (outcome.kind === 'declined' && outcome.paymentIntentId && !outcome.canceled && claim.actionRequiredAt) outcome = await charges.cancel(outcome.paymentIntentId);
+      if (outcome.kind === 'declined' && outcome.paymentIntentId && !outcome.canceled && claim.actionRequiredAt) {
+        const { message } = outcome;
+        outcome = await charges.cancel(outcome.paymentIntentId);
+        // Cancelled as planned: the attempt failed for Stripe's reason (say, authentication failed), not for our cancel.
+        if (outcome.kind === 'declined' && outcome.canceled) outcome = { ...outcome, message };
+      }
     }
     const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
     stopTimer({ outcome: result });
