@@ -45,7 +45,7 @@ export interface ServiceOptions {
   eventRetryBaseMs?: number;
   natsPingIntervalMs?: number;
   natsMaxPingsOut?: number;
-  /** The attempt limit's sliding window (a minute). */
+  /** The attempt limit's window (a minute, aligned to the clock). */
   attemptWindowMs?: number;
   /** How long a customer may take over 3-D Secure before the PaymentIntent is cancelled and the order freed (default 15 min). */
   actionTimeoutMs?: number;

@@ -357,7 +357,8 @@ describe('POST /api/payments: when Stripe fails', () => {
     const { AttemptLimit } = await import('../src/payments/attempt-limit');
     const claims = new PaymentClaims(fx.paymentModel, 60_000, new AttemptLimit(10));
     const stored = await fx.orderModel.findById(order.id).lean();
-    const claim = await claims.claim({ ...stored!, userId: order.userId }, 'pm_card_visa', 4200, 'usd', 'paymentMethodId');
+    const claimedOrHeld = await claims.claim({ ...stored!, userId: order.userId }, 'pm_card_visa', 4200, 'usd', 'paymentMethodId');
+    const claim = 'claimed' in claimedOrHeld ? claimedOrHeld.claimed : undefined;
     const { default: Stripe } = await import('stripe');
     const stripe = new Stripe('sk_test_crashed', { host: '127.0.0.1', port: Number(new URL(fx.stripe!.url).port), protocol: 'http' });
     await stripe.paymentIntents.create(

@@ -46,7 +46,8 @@ export class PaymentClaims {
 
   /**
    * Inserts the claim: the order's lock and one of the user's attempt slots in
-   * one write. Null when another attempt holds the order.
+   * one write. `{ claimed }` with the new claim, or `{ heldBy }` with the attempt
+   * that holds the order (read once here, so the caller need not read it again).
    * @throws AppError 429 when every attempt slot of the user's window is taken.
    */
   async claim(
@@ -55,7 +56,7 @@ export class PaymentClaims {
     amount: number,
     currency: string,
     method: Payment['method'] = 'token',
-  ): Promise<Payment | null> {
+  ): Promise<{ claimed: Payment } | { heldBy: Payment }> {
     const now = new Date();
     const _id = new Types.ObjectId();
     const slots = this.attemptLimit.slots(order.userId, String(_id), now.getTime());
@@ -86,16 +87,20 @@ export class PaymentClaims {
       };
       try {
         await this.payments.collection.insertOne(claim as never);
-        return claim;
+        return { claimed: claim };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         // Which key was taken? (The stand-in's error does not say.) The order first: then this attempt is moot.
-        if (!checkedOrder && (await this.findByOrder(order._id))) return null;
-        checkedOrder = true;
+        if (!checkedOrder) {
+          const heldBy = await this.findByOrder(order._id);
+          if (heldBy) return { heldBy };
+          checkedOrder = true;
+        }
       }
     }
     // Every slot was taken, unless the order was claimed meanwhile (the answer for it then wins).
-    if (await this.findByOrder(order._id)) return null;
+    const heldBy = await this.findByOrder(order._id);
+    if (heldBy) return { heldBy };
     return this.attemptLimit.refuse(now.getTime());
   }
 

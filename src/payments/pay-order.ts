@@ -54,15 +54,16 @@ export class OrderPayments {
     if (PAYABLE_STATUSES.includes(order.status)) {
       const amount = toMinorUnits(order.price ?? Number.NaN, this.currency);
       const claim = await this.claims.claim({ ...order, userId: order.userId }, card, amount, this.currency, method);
-      if (claim) return answer(await this.attempts.run(claim));
+      if ('claimed' in claim) return answer(await this.attempts.run(claim.claimed));
+      // Another attempt holds the order.
+      return this.answerExisting(claim.heldBy, card);
     }
 
     // Whatever was charged for a cancelled order is refunded (refunds.ts): it cannot be paid, nor paid again.
     if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
-    // The order has a payment already (the claim lost), or it cannot be paid.
+    // Not payable (complete): the same card gets its payment back, any other is told it is paid.
     const existing = await this.claims.findByOrder(orderId);
     if (existing) return this.answerExisting(existing, card);
-    if (PAYABLE_STATUSES.includes(order.status)) throw new AppError(409, 'A payment for this order is in progress');
     throw new AppError(400, 'Order is already paid');
   }
 
