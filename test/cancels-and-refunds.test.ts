@@ -154,7 +154,7 @@ describe('refunds', () => {
     await eventually(async () =>
       expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refused', failure: { code: 'charge_disputed' } }]),
     );
-    expect(fx.logs.find({ msg: 'Stripe refused the refund: an operator must look', orderId: order.id })).toHaveLength(1);
+    await eventually(() => expect(fx.logs.find({ msg: 'Stripe refused the refund: an operator must look', orderId: order.id })).toHaveLength(1)); // logged just after the write
     await sleep(1500);
     const refundCalls = fx.stripe!.requests.filter((r) => r.path === '/v1/refunds' && r.params.charge === paid.body.stripeId);
     expect(refundCalls).toHaveLength(1);
