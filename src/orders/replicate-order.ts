@@ -1,7 +1,8 @@
+import type { mongo } from 'mongoose';
 import { isDuplicateKey } from '../db-errors';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
-import { InsertBatches, InsertManyTarget } from './insert-batches';
+import { InsertBatches } from './insert-batches';
 import { Order, OrderModel, OrderStatus } from './order-model';
 
 /** An order as inserted from `order:created`, with the timestamps mongoose would add. */
@@ -19,6 +20,8 @@ export class OrderConflict extends Error {
  * later `order:created` fills in but cannot make payable again.
  */
 export class OrderReplica {
+  /** The driver's collection under the model: the event is validated already, so no casting is needed. */
+  private readonly collection: mongo.Collection<StoredOrder>;
   private readonly inserts: InsertBatches<StoredOrder>;
 
   constructor(
@@ -31,7 +34,8 @@ export class OrderReplica {
      */
     private readonly onCancelled: (orderId: string) => Promise<void> = async () => {},
   ) {
-    this.inserts = new InsertBatches(orders.collection as unknown as InsertManyTarget<StoredOrder>);
+    this.collection = orders.collection as unknown as mongo.Collection<StoredOrder>;
+    this.inserts = new InsertBatches<StoredOrder>(this.collection);
   }
 
   /**
@@ -75,10 +79,12 @@ export class OrderReplica {
    */
   async cancelled(event: OrderCancelled): Promise<void> {
     const log = { orderId: event.id, version: event.version };
+    // Straight to the driver, as in created(): the timestamps mongoose would add are written here.
     const older = { _id: event.id, version: { $lt: event.version } };
-    const cancel = { $set: { version: event.version, status: OrderStatus.Cancelled } };
+    const now = new Date();
+    const cancel = { $set: { version: event.version, status: OrderStatus.Cancelled, updatedAt: now } };
     try {
-      const result = await this.orders.updateOne(older, cancel, { upsert: true });
+      const result = await this.collection.updateOne(older, { ...cancel, $setOnInsert: { createdAt: now } }, { upsert: true });
       if (result.upsertedCount > 0) {
         // No order was stored, so none could be paid: there is no payment to look for.
         this.logger.info(log, 'order cancelled before it was created: tombstone stored');
@@ -89,7 +95,7 @@ export class OrderReplica {
       if (!isDuplicateKey(err)) throw err;
       // The upsert met a stored order: either it is at this version or later already,
       // or its order:created landed between the update's search and its insert.
-      const result = await this.orders.updateOne(older, cancel);
+      const result = await this.collection.updateOne(older, cancel);
       if (result.matchedCount > 0) this.logger.info(log, 'order cancelled');
       else this.logger.debug(log, 'stale cancel ignored');
     }

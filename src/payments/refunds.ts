@@ -51,7 +51,8 @@ export class PaymentRefunds {
    */
   async oweForOrder(orderId: string): Promise<Refund | null> {
     const { payments, refunds, leaseMs, crash } = this.deps;
-    const charged = await payments.findOne({ orderId, state: PaymentState.Succeeded }).lean<Payment>();
+    // Straight to the driver: this runs for every cancel a replay applies.
+    const charged = (await payments.collection.findOne({ orderId, state: PaymentState.Succeeded })) as Payment | null;
     if (!charged?.stripeId) return null;
     let refund: Refund;
     try {
