@@ -66,7 +66,8 @@ export class InsertBatches<T> {
   }
 
   private send(batch: Queued<T>[]): void {
-    this.target.insertMany(batch.map((entry) => entry.doc), { ordered: false }).then(
+    // Through a promise chain, so that even a synchronous throw settles every caller.
+    Promise.resolve(batch.map((entry) => entry.doc)).then((docs) => this.target.insertMany(docs, { ordered: false })).then(
       () => batch.forEach((entry) => entry.settle('inserted')),
       (err: unknown) => {
         const listed = (err as { writeErrors?: WriteErrorLike[] | WriteErrorLike }).writeErrors;
