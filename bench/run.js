@@ -30,7 +30,7 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 
 const { HELP, parseArgs, log } = require('./lib/options');
-const { ROOT, SERVICE_ENTRY, round, cleanupAll } = require('./lib/procs');
+const { ROOT, SERVICE_ENTRY, round, cleanupAll, serviceNodeArgs } = require('./lib/procs');
 const { countOrders } = require('./lib/orders');
 const { startStack } = require('./lib/stack');
 const { addMeasuring } = require('./lib/measure');
@@ -69,6 +69,8 @@ async function main() {
       warmupS: config.warmupS,
       traceDb: config.traceDb,
       target: external ? config.targetUrls : 'dist/index.js (started by the benchmark)',
+      // Production's (package.json's start script), then BENCH_SERVICE_NODE_ARGS.
+      serviceNodeArgs: external ? undefined : serviceNodeArgs(),
     },
     machine: machineInfo(),
     notes: [],

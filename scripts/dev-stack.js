@@ -19,6 +19,7 @@ const path = require('node:path');
 const jwt = require('jsonwebtoken');
 const { startFerretDB, startNatsStreaming } = require('./servers');
 const { FakeStripe } = require('./fake-stripe');
+const { serviceNodeArgs } = require('./service-node-args');
 
 const root = path.join(__dirname, '..');
 const dataDir = path.resolve(root, process.env.DEV_STACK_DIR || path.join('.servers', 'data'));
@@ -110,7 +111,8 @@ async function main() {
   console.log(`dev-stack: payments      ${paymentsUrl}${host === '127.0.0.1' ? '' : ` (listening on ${host})`}`);
   console.log(`dev-stack: sample user   ${userId}; its cookie and the URLs are in ${path.relative(process.cwd(), stackEnv) || stackEnv}`);
 
-  const service = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], { env, stdio: 'inherit' });
+  // With production's node options (package.json's start script, the image's CMD).
+  const service = spawn(process.execPath, [...serviceNodeArgs(root), path.join(root, 'dist', 'index.js')], { env, stdio: 'inherit' });
   const stopAll = async () => {
     await Promise.all([ferret?.stop(), nats?.stop(), fake?.stop()]);
   };

@@ -7,8 +7,6 @@ import { DeadLetters } from './events/dead-letters';
 import { EventBus } from './events/bus';
 import { Subjects } from './events/contracts';
 import { EventOutcome } from './events/delivery';
-import { JetStreamBus } from './events/jetstream-bus';
-import { NatsStreamingBus } from './events/nats-bus';
 import { createApp } from './http/app';
 import { createLogger, Logger } from './logger';
 import { Metrics } from './metrics';
@@ -217,18 +215,24 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
 }
 
-/** The one place that knows which broker runs (EVENT_BUS). */
-function connectBus(
+/**
+ * The one place that knows which broker runs (EVENT_BUS). Only that broker's
+ * client is loaded: the other one (its module, its protocol library) would be
+ * code kept in memory and never run.
+ */
+async function connectBus(
   config: Config,
   common: { onHandled: (subject: string, outcome: EventOutcome) => void; queueGroup: string; pingIntervalMs?: number; maxPingsOut?: number },
   logger: Logger,
 ): Promise<EventBus> {
   if (config.eventBus === 'jetstream') {
+    const { JetStreamBus } = await import('./events/jetstream-bus');
     const { url, clientId, ackWaitMs } = config.nats;
     const { stream: name, maxAgeMs, duplicateWindowMs } = config.jetstream;
     const stream = { name, subjects: Object.values(Subjects), maxAgeMs, duplicateWindowMs };
     return JetStreamBus.connect({ ...common, url, clientId, ackWaitMs, stream }, logger);
   }
+  const { NatsStreamingBus } = await import('./events/nats-bus');
   return NatsStreamingBus.connect({ ...config.nats, ...common }, logger);
 }
 

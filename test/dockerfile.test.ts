@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
+import { serviceNodeArgs } from '../scripts/service-node-args';
 
 // There is no Docker engine here, so the Dockerfile is read as text.
 const root = path.join(__dirname, '..');
@@ -75,10 +76,14 @@ describe('Dockerfile', () => {
   });
 
   test('when the runtime container starts, then CMD, package.json and the build output agree on dist/index.js', () => {
-    const [command, entry] = execForm(last(runtime, 'CMD'));
+    const cmd = execForm(last(runtime, 'CMD'));
+    const [command, entry] = [cmd[0], cmd.at(-1)!];
     expect(`${command} ${entry}`).toBe('node dist/index.js');
     expect(pkg.main).toBe(entry);
-    expect(pkg.scripts.start).toBe(`node ${entry}`);
+    // One command line, node options included: the image's CMD is `npm start`'s, and the
+    // benchmark and the dev stack read the options from the start script.
+    expect(pkg.scripts.start).toBe(cmd.join(' '));
+    expect(serviceNodeArgs(root)).toEqual(cmd.slice(1, -1));
     expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json');
 
     const configFile = path.join(root, 'tsconfig.build.json');

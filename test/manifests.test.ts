@@ -4,6 +4,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../src/config';
+import { serviceNodeArgs } from '../scripts/service-node-args';
 
 const root = path.join(__dirname, '..');
 const k8sDir = path.join(root, 'infra', 'k8s');
@@ -142,6 +143,22 @@ describe('kubernetes manifests and skaffold', () => {
       requests: { cpu: '100m', memory: '128Mi' },
       limits: { cpu: '500m', memory: '256Mi' },
     });
+  });
+
+  test('when payments runs its image, then the V8 heap bound of its start command fits the memory limit', () => {
+    // No command or args here: the pod runs the image's CMD, with the node options of `npm start`.
+    expect(paymentsContainer.command).toBeUndefined();
+    expect(paymentsContainer.args).toBeUndefined();
+    const option = (name: string) => Number(serviceNodeArgs(root).find((a) => a.startsWith(`--${name}=`))?.split('=')[1]);
+    const oldSpaceMb = option('max-old-space-size');
+    const semiSpaceMb = option('max-semi-space-size');
+    expect(oldSpaceMb).toBeGreaterThan(0);
+    expect(semiSpaceMb).toBeGreaterThan(0);
+    // The heap at its bound (old space, then the young generation: 3 × a semi-space) plus what
+    // node itself takes outside the heap (about 40 MB idle, measured) stays under the limit,
+    // so the heap is collected hard before the kernel's OOM killer would end the pod.
+    const limitMi = Number(/^(\d+)Mi$/.exec(String(paymentsContainer.resources?.limits?.memory))?.[1]);
+    expect(oldSpaceMb + 3 * semiSpaceMb + 64).toBeLessThanOrEqual(limitMi);
   });
 
   test('when the services route traffic, then each selects its deployment pods on the port the env names', () => {

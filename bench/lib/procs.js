@@ -6,6 +6,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { cpuSeconds, statusMb, monitor, round, sleep } = require('./proc-stats');
+const { serviceNodeArgs: productionNodeArgs } = require('../../scripts/service-node-args');
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The compiled service; BENCH_SERVICE_ENTRY measures another build of it (an older commit's dist/index.js) on the same harness. */
@@ -145,14 +146,23 @@ function launch(name, command, args, { env, killAfterMs = 20_000 } = {}) {
 }
 
 /**
- * The compiled service (`node dist/index.js`) on `port`. Unless `waitReady` is
+ * The node options of a service process: production's (package.json's start script,
+ * the Dockerfile's CMD), then BENCH_SERVICE_NODE_ARGS, node options for the service
+ * alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile (a V8 flag given
+ * twice takes the last value, so `--max-semi-space-size=16` there measures without
+ * production's).
+ */
+function serviceNodeArgs() {
+  return [...productionNodeArgs(ROOT), ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+}
+
+/**
+ * The compiled service (`node <serviceNodeArgs()> dist/index.js`) on `port`. Unless `waitReady` is
  * false, resolves once GET /readyz answers 200 (`readyMs` after the spawn).
  */
 async function startService({ name, port, env, waitReady = true, readyTimeoutMs = 60_000, killAfterMs = 20_000 }) {
   const spawnedAt = performance.now();
-  // BENCH_SERVICE_NODE_ARGS: node options for the service alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
-  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = launch(name, process.execPath, [...nodeArgs, SERVICE_ENTRY], {
+  const proc = launch(name, process.execPath, [...serviceNodeArgs(), SERVICE_ENTRY], {
     env: { PATH: process.env.PATH || '', ...env, PORT: String(port) },
     killAfterMs,
   });
@@ -191,6 +201,7 @@ function httpStatus(url, timeoutMs) {
 module.exports = {
   ROOT,
   SERVICE_ENTRY,
+  serviceNodeArgs,
   onCleanup,
   cleanupAll,
   launch,

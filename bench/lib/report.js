@@ -21,6 +21,7 @@ function header(results) {
     `### Payments benchmark, ${results.startedAt.slice(0, 19).replace('T', ' ')} UTC`,
     '',
     `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, ${stack}, autocannon ${m.autocannon}; ${o.durationS} s per load${o.quick ? ' (--quick)' : ''}.`,
+    ...(o.serviceNodeArgs ? ['', `Service: \`node ${[...o.serviceNodeArgs, 'dist/index.js'].join(' ')}\`.`] : []),
   ];
 }
 
