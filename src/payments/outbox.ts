@@ -2,7 +2,7 @@ import { Model, Types } from 'mongoose';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
-import { OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
+import { OrderModel, OrderStatus } from '../orders/order-model';
 import { CrashSwitch } from './crash-points';
 import { HistoryStep, Payment, PaymentModel, step } from './payment-model';
 import { Refund, RefundModel } from './refund-model';
@@ -174,22 +174,28 @@ export class PaymentOutbox {
 }
 
 /**
- * Before a payment is announced, its order is marked complete, unless it was
- * cancelled meanwhile: then the refund is owed (stored first, so a crash in
- * between cannot lose it) and `payment:created` is never sent, so the orders
- * service never hears of a payment for an order it cancelled.
+ * Before a payment is announced, its order is read: if it was cancelled
+ * meanwhile, the refund is owed (stored first, so a crash in between cannot lose
+ * it) and `payment:created` is never sent, so the orders service never hears of
+ * a payment for an order it cancelled.
  *
  * The handshake with the cancel handler (replicate-order.ts): the recorder wrote
  * the payment before this reads the order; the cancel handler writes the order
  * before it looks for a charged payment. With one atomic write per document,
  * at least one of the two sees the other, and the refund's unique index lets
  * only one owe it.
+ *
+ * The order is only read, not marked complete: the orders service owns its
+ * status (it marks it complete when it hears `payment:created`), and the
+ * succeeded payment holds the order's lock, which already answers a second
+ * attempt (pay-order.ts). A write here was a second writer of the order's
+ * status besides the cancel handler; on FerretDB, whose updates are not atomic
+ * (README, Atomicity), it could overwrite a cancel that landed between its read
+ * and its write, leaving a refunded order payable-looking in the replica.
  */
 async function settleOrder(deps: OutboxDeps, payment: Payment): Promise<{ publish: true } | { publish: false; why: string }> {
-  const marked = await deps.orders.updateOne({ _id: payment.orderId, status: { $in: PAYABLE_STATUSES } }, { $set: { status: OrderStatus.Complete } });
-  if (marked.matchedCount > 0) return { publish: true };
   const order = await deps.orders.findById(payment.orderId, { status: 1 }).lean();
-  if (order?.status !== OrderStatus.Cancelled) return { publish: true }; // complete already: announced before, or announcing again
+  if (order?.status !== OrderStatus.Cancelled) return { publish: true };
   await deps.oweRefund(payment);
   return { publish: false, why: 'order cancelled while it was being paid; refund owed' };
 }

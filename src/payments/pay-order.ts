@@ -33,8 +33,9 @@ export class OrderPayments {
   /**
    * Three database commands on the way to a paid answer: read the order, insert
    * the claim (which also takes the user's attempt slot), record the charge.
-   * Marking the order complete and announcing the payment follow the answer
-   * (outbox.ts).
+   * Announcing the payment follows the answer (outbox.ts). A paid order stays
+   * payable in the replica (the orders service owns its status): a second
+   * attempt loses the claim to the succeeded payment that holds the order's lock.
    *
    * Errors (AppError): 404 unknown order, 401 another user's, 400 cancelled or
    * paid or a card Stripe does not know (`field`), 402 declined (Stripe's
@@ -61,7 +62,8 @@ export class OrderPayments {
 
     // Whatever was charged for a cancelled order is refunded (refunds.ts): it cannot be paid, nor paid again.
     if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
-    // Not payable (complete): the same card gets its payment back, any other is told it is paid.
+    // Complete (an order the orders service sent so, or marked by an earlier version of this
+    // service): the same card gets its payment back, any other is told it is paid.
     const existing = await this.claims.findByOrder(orderId);
     if (existing) return this.answerExisting(existing, card);
     throw new AppError(400, 'Order is already paid');
