@@ -25,7 +25,7 @@ export class OrderReplica {
   private readonly inserts: InsertBatches<StoredOrder>;
 
   constructor(
-    private readonly orders: OrderModel,
+    orders: OrderModel,
     private readonly logger: Logger,
     /**
      * Told of every cancel of a stored order once it is stored cancelled
@@ -57,15 +57,15 @@ export class OrderReplica {
       updatedAt: now,
     });
     if (outcome === 'inserted') return;
-    const filled = await this.orders.updateOne(
+    const filled = await this.collection.updateOne(
       { _id: event.id, userId: { $exists: false } },
-      { $set: { userId: event.userId, price: event.price } },
+      { $set: { userId: event.userId, price: event.price, updatedAt: new Date() } },
     );
     if (filled.modifiedCount > 0) {
       this.logger.info({ orderId: event.id }, 'order created after its cancel: stored, still cancelled');
       return;
     }
-    const stored = await this.orders.findById(event.id).lean();
+    const stored = await this.collection.findOne({ _id: event.id });
     if (stored && (stored.userId !== event.userId || stored.price !== event.price)) {
       throw new OrderConflict(`order ${event.id} is stored with another user or price than this order:created carries`);
     }
