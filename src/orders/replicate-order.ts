@@ -3,6 +3,7 @@ import { isDuplicateKey } from '../db-errors';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
 import { InsertBatches } from './insert-batches';
+import { OneAtATime } from './one-at-a-time';
 import { Order, OrderModel, OrderStatus } from './order-model';
 
 /** An order as inserted from `order:created`, with the timestamps mongoose would add. */
@@ -23,6 +24,8 @@ export class OrderReplica {
   /** The driver's collection under the model: the event is validated already, so no casting is needed. */
   private readonly collection: mongo.Collection<StoredOrder>;
   private readonly inserts: InsertBatches<StoredOrder>;
+  /** Every write of one order, one at a time in this process (one-at-a-time.ts says why). */
+  private readonly perOrder = new OneAtATime();
 
   constructor(
     orders: OrderModel,
@@ -43,7 +46,11 @@ export class OrderReplica {
    * by an earlier cancel gets its user and price and stays cancelled.
    * @throws OrderConflict when the order is stored with another user or price.
    */
-  async created(event: OrderCreated): Promise<void> {
+  created(event: OrderCreated): Promise<void> {
+    return this.perOrder.run(event.id, () => this.store(event));
+  }
+
+  private async store(event: OrderCreated): Promise<void> {
     // Straight to the driver (the event is validated already), batched with the other
     // orders delivered in this turn: a backlog replicates at the database's speed.
     const now = new Date();
@@ -77,7 +84,11 @@ export class OrderReplica {
    * Unless it made a tombstone (no order stored, so nothing could be paid), the
    * payment side is told, so a refund owed is never missed.
    */
-  async cancelled(event: OrderCancelled): Promise<void> {
+  cancelled(event: OrderCancelled): Promise<void> {
+    return this.perOrder.run(event.id, () => this.cancel(event));
+  }
+
+  private async cancel(event: OrderCancelled): Promise<void> {
     const log = { orderId: event.id, version: event.version };
     // Straight to the driver, as in created(): the timestamps mongoose would add are written here.
     const older = { _id: event.id, version: { $lt: event.version } };
