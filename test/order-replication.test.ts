@@ -72,6 +72,16 @@ describe('order replication from the broker', () => {
     expect(logs.find({ msg: 'event left for redelivery' })).toEqual([]);
   });
 
+  test('when the tombstone was stored by another instance, then order:created still fills it and the order stays cancelled', async () => {
+    const id = newId();
+    // As another instance's cancel would leave it: this process has no hint of it, so its insert meets the duplicate.
+    await model.collection.insertOne({ _id: id, version: 1, status: 'cancelled' } as never);
+    await orders.created({ id, userId: 'user-1', price: 10 });
+    await eventually(async () => expect(await stored(id)).toMatchObject({ status: 'cancelled', version: 1, userId: 'user-1', price: 10 }));
+    await eventually(() => expect(logs.find({ msg: 'order created after its cancel: stored, still cancelled', orderId: id })).toHaveLength(1));
+    expect(logs.find({ msg: 'event left for redelivery' })).toEqual([]);
+  });
+
   test('when a stale cancel is delivered again, then it is acked and changes nothing', async () => {
     const id = newId();
     await orders.created({ id, userId: 'user-1', price: 10 });

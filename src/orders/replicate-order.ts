@@ -9,6 +9,9 @@ import { Order, OrderModel, OrderStatus } from './order-model';
 /** An order as inserted from `order:created`, with the timestamps mongoose would add. */
 type StoredOrder = Order & { createdAt: Date; updatedAt: Date };
 
+/** How many tombstones the replica remembers to fill without an insert first: a hint, so a bound and nothing more. */
+const TOMBSTONE_HINTS = 10_000;
+
 /** The stored order disagrees with the event about who ordered what: retrying will not help, an operator must look. */
 export class OrderConflict extends Error {
   override name = 'OrderConflict';
@@ -24,6 +27,11 @@ export class OrderReplica {
   /** The driver's collection under the model: the event is validated already, so no casting is needed. */
   private readonly collection: mongo.Collection<StoredOrder>;
   private readonly inserts: InsertBatches<StoredOrder>;
+  /**
+   * Orders this process stored as tombstones whose order:created has not come yet
+   * (the oldest forgotten past TOMBSTONE_HINTS): see store().
+   */
+  private readonly tombstones = new Set<string>();
   /** Every write of one order, one at a time in this process (one-at-a-time.ts says why). */
   private readonly perOrder = new OneAtATime();
 
@@ -51,6 +59,10 @@ export class OrderReplica {
   }
 
   private async store(event: OrderCreated): Promise<void> {
+    // A tombstone this process stored: straight to the fill, so that the batched
+    // insert below meets no duplicate (FerretDB stores a batch with one duplicate one
+    // document at a time). A hint only: without it the insert's duplicate leads here too.
+    if (this.tombstones.delete(event.id) && (await this.fill(event))) return;
     // Straight to the driver (the event is validated already), batched with the other
     // orders delivered in this turn: a backlog replicates at the database's speed.
     const now = new Date();
@@ -63,19 +75,22 @@ export class OrderReplica {
       createdAt: now,
       updatedAt: now,
     });
-    if (outcome === 'inserted') return;
-    const filled = await this.collection.updateOne(
-      { _id: event.id, userId: { $exists: false } },
-      { $set: { userId: event.userId, price: event.price, updatedAt: new Date() } },
-    );
-    if (filled.modifiedCount > 0) {
-      this.logger.info({ orderId: event.id }, 'order created after its cancel: stored, still cancelled');
-      return;
-    }
+    if (outcome === 'inserted' || (await this.fill(event))) return;
     const stored = await this.collection.findOne({ _id: event.id });
     if (stored && (stored.userId !== event.userId || stored.price !== event.price)) {
       throw new OrderConflict(`order ${event.id} is stored with another user or price than this order:created carries`);
     }
+  }
+
+  /** Gives a tombstone its user and price (it stays cancelled); false when there was no tombstone to fill. */
+  private async fill(event: OrderCreated): Promise<boolean> {
+    const filled = await this.collection.updateOne(
+      { _id: event.id, userId: { $exists: false } },
+      { $set: { userId: event.userId, price: event.price, updatedAt: new Date() } },
+    );
+    if (filled.modifiedCount === 0) return false;
+    this.logger.info({ orderId: event.id }, 'order created after its cancel: stored, still cancelled');
+    return true;
   }
 
   /**
@@ -98,6 +113,7 @@ export class OrderReplica {
       const result = await this.collection.updateOne(older, { ...cancel, $setOnInsert: { createdAt: now } }, { upsert: true });
       if (result.upsertedCount > 0) {
         // No order was stored, so none could be paid: there is no payment to look for.
+        this.rememberTombstone(event.id);
         this.logger.info(log, 'order cancelled before it was created: tombstone stored');
         return;
       }
@@ -111,5 +127,10 @@ export class OrderReplica {
       else this.logger.debug(log, 'stale cancel ignored');
     }
     await this.onCancelled(event.id);
+  }
+
+  private rememberTombstone(orderId: string): void {
+    this.tombstones.add(orderId);
+    if (this.tombstones.size > TOMBSTONE_HINTS) this.tombstones.delete(this.tombstones.values().next().value as string);
   }
 }
