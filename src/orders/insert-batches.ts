@@ -72,7 +72,7 @@ export class InsertBatches<T> {
     Promise.resolve(batch.map((entry) => entry.doc)).then((docs) => this.target.insertMany(docs, { ordered: false })).then(
       () => batch.forEach((entry) => entry.settle('inserted')),
       (err: unknown) => {
-        const listed = (err as { writeErrors?: WriteErrorLike[] | WriteErrorLike }).writeErrors;
+        const listed = (err as { writeErrors?: WriteErrorLike[] | WriteErrorLike } | null | undefined)?.writeErrors;
         const writeErrors = listed === undefined ? [] : Array.isArray(listed) ? listed : [listed];
         if (writeErrors.length === 0) {
           // The command failed as a whole (or only its write concern did): nothing is known stored.
