@@ -115,7 +115,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const claimLeaseMs = config.stripe.timeoutMs * (sdkRetries + 1) + 2_000;
   const crash = crashSwitch(config.testCrashAt);
   const outbox = new PaymentOutbox(
-    { payments, refunds: refundDocs, orders, oweRefund: (payment) => refunds.oweForOrder(payment.orderId) },
+    { payments, refunds: refundDocs, orders, oweRefund: (payment) => refunds.oweFor(payment) },
     bus,
     { leaseMs: 7_000, retryMs: 1_000 },
     logger.child({ component: 'outbox' }),

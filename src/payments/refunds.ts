@@ -50,10 +50,19 @@ export class PaymentRefunds {
    * was nothing to owe or it was owed before.
    */
   async oweForOrder(orderId: string): Promise<Refund | null> {
-    const { payments, refunds, leaseMs, crash } = this.deps;
     // Straight to the driver: this runs for every cancel a replay applies.
-    const charged = (await payments.collection.findOne({ orderId, state: PaymentState.Succeeded })) as Payment | null;
-    if (!charged?.stripeId) return null;
+    const charged = (await this.deps.payments.collection.findOne({ orderId, state: PaymentState.Succeeded })) as Payment | null;
+    return charged ? this.oweFor(charged) : null;
+  }
+
+  /**
+   * The same for a charged payment the caller holds already (the outbox, which
+   * found its order cancelled): owes its refund and starts it, with no lookup.
+   */
+  async oweFor(charged: Payment): Promise<Refund | null> {
+    const { refunds, leaseMs, crash } = this.deps;
+    if (!charged.stripeId) return null;
+    const { orderId } = charged;
     let refund: Refund;
     try {
       const created = await refunds.create({
