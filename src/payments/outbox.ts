@@ -146,10 +146,7 @@ export class PaymentOutbox {
     const model = source.model as unknown as Model<OwesEvents>;
     const announce = source.announce ? await source.announce(doc) : { publish: true as const };
     if (!announce.publish) {
-      await model.updateOne(
-        { _id: doc._id },
-        { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map((subject) => step(`${subject} dropped`, announce.why)) } } },
-      );
+      await clearDebt(model, doc, (subject) => step(`${subject} dropped`, announce.why));
       this.logger.info({ id: String(doc._id), dropped: doc.eventsOwed, why: announce.why }, 'events not published');
       return;
     }
@@ -166,11 +163,16 @@ export class PaymentOutbox {
     }
     // One write clears the debt: a document owes its events in the write that records it and nothing after
     // (a payment its payment:created, a refund its payment:refunded), so nothing can be owed meanwhile.
-    await model.updateOne(
-      { _id: doc._id },
-      { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map((subject) => step('published', subject)) } } },
-    );
+    await clearDebt(model, doc, (subject) => step('published', subject));
   }
+}
+
+/** Clears a document's events in one write, with one history step per subject that was owed. */
+async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (subject: string) => HistoryStep): Promise<void> {
+  await model.updateOne(
+    { _id: doc._id },
+    { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map(stepFor) } } },
+  );
 }
 
 /**
