@@ -246,9 +246,16 @@ function runToEnd(file, args, options) {
  * equality it pushes down into `(_jsonb -> 'field') @> '"value"'`, but makes each
  * MongoDB index a btree on `(_jsonb -> 'field')`, which serves `=` and not `@>`:
  * every find is a sequential scan, a find by `_id` included (README, "FerretDB
- * backends"). This event trigger gives every such btree index a GIN twin on the
- * same expressions, which serves `@>`: a find by an indexed field becomes an index
- * scan. The stand-in's data and answers are unchanged; only its plans are.
+ * backends"). This event trigger gives every such btree index a GIN twin on its
+ * leading expression, which serves `@>`: a find by an indexed field becomes an
+ * index scan. Only the leading field, as a MongoDB compound index serves its
+ * prefix: `{state, leaseUntil}` is found by `state` (a range is never pushed down),
+ * and a twin nobody's filter uses would only cost every write. Without GIN's
+ * pending list (`fastupdate = off`): with it, every find scanned the list of
+ * recent entries, which cost a find by `_id` 0.50 ms of PostgreSQL CPU instead of
+ * 0.14, and an update 1.08 instead of 0.58 (README, "FerretDB backends").
+ * Run at every start (idempotent): a cluster made before keeps its twins, without
+ * the pending list. The stand-in's data and answers are unchanged; only its plans are.
  */
 const GIN_TWINS_SQL = String.raw`
 CREATE OR REPLACE FUNCTION ferretdb_gin_twins() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
@@ -258,12 +265,20 @@ BEGIN
     def := pg_get_indexdef(cmd.objid);
     CONTINUE WHEN def NOT LIKE '% USING btree %';
     SELECT indrelid::regclass INTO tbl FROM pg_index WHERE indexrelid = cmd.objid;
-    FOR field IN SELECT regexp_matches(def, '\(_jsonb -> ''([^'']+)''::text\)', 'g') LOOP
-      EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L))', 'gin_' || md5(tbl::text || field[1]), tbl, field[1]);
-    END LOOP;
+    field := regexp_match(def, '\(_jsonb -> ''([^'']+)''::text\)');
+    CONTINUE WHEN field IS NULL;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L)) WITH (fastupdate = off)', 'gin_' || md5(tbl::text || field[1]), tbl, field[1]);
   END LOOP;
 END $fn$;
+DROP EVENT TRIGGER IF EXISTS ferretdb_gin_twins;
 CREATE EVENT TRIGGER ferretdb_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION ferretdb_gin_twins();
+DO $do$
+DECLARE twin record;
+BEGIN
+  FOR twin IN SELECT format('%I.%I', schemaname, indexname) AS name FROM pg_indexes WHERE indexname LIKE 'gin\_%' LOOP
+    EXECUTE format('ALTER INDEX %s SET (fastupdate = off)', twin.name);
+  END LOOP;
+END $do$;
 `;
 
 /** Settings for a throwaway cluster: no waiting for the disk (safe against a crash of PostgreSQL, not of the machine). */
@@ -332,16 +347,15 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
     }
   }
   const database = 'ferretdb';
-  if (fresh) {
-    try {
-      await runToEnd(path.join(bin, 'createdb'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', database], spawnOptions);
-      await runToEnd(path.join(bin, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-c', GIN_TWINS_SQL], spawnOptions);
-    } catch (err) {
-      await server.stop();
-      throw err;
-    }
-    fs.writeFileSync(made, `${new Date().toISOString()}\n`);
+  try {
+    if (fresh) await runToEnd(path.join(bin, 'createdb'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', database], spawnOptions);
+    // Every start, so a cluster made by an earlier version of this script gets the current twins.
+    await runToEnd(path.join(bin, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `SET client_min_messages = warning; ${GIN_TWINS_SQL}`], spawnOptions);
+  } catch (err) {
+    await server.stop();
+    throw err;
   }
+  if (fresh) fs.writeFileSync(made, `${new Date().toISOString()}\n`);
   return { ...server, port, dir, dataDir, socketDir, durable, database, url: `postgres://postgres@${HOST}:${port}/${database}` };
 }
 
