@@ -48,7 +48,7 @@ async function replication(ctx) {
       killAfterMs: 5000,
     });
     const timeoutMs = config.replicationTimeoutS * 1000;
-    const watch = monitor({ service: [service.pid], ferretdb: ctx.databasePids(), nats: [natsR.pid] });
+    const watch = monitor({ service: [service.pid], ferretdb: ctx.databasePids, nats: [natsR.pid] });
     const since = (t) => (t === undefined ? null : round((t - service.spawnedAt) / 1000, 2));
     // Readiness and the database are watched side by side: the service may answer
     // /readyz long before it has caught up, or (busy catching up) long after.

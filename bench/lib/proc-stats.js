@@ -57,19 +57,26 @@ function statusMb(pid, field) {
 /**
  * Watches a set of processes during one measurement: CPU seconds used by each
  * group, the machine's busy time, and the peak resident set of each process
- * (VmRSS every `intervalMs`). `groups` maps a name to pids; 'bench' is this process.
+ * (VmRSS every `intervalMs`). `groups` maps a name to pids, or to a function
+ * that lists them: that one is asked again at the end, and a process that
+ * appeared meanwhile counts all its CPU (PostgreSQL starts a backend for each
+ * connection FerretDB opens under load; counted only from the start's list,
+ * their CPU showed as the machine's "other"). 'bench' is this process.
  */
 function monitor(groups, { intervalMs = 100 } = {}) {
   const startedAt = performance.now();
+  const pidsOf = (group) => (typeof groups[group] === 'function' ? groups[group]() : groups[group]);
   const startCpu = {};
-  for (const [group, pids] of Object.entries(groups)) {
-    startCpu[group] = pids.map((pid) => cpuSeconds(pid) ?? 0);
+  const watched = {};
+  for (const group of Object.keys(groups)) {
+    watched[group] = pidsOf(group);
+    startCpu[group] = new Map(watched[group].map((pid) => [pid, cpuSeconds(pid) ?? 0]));
   }
   const startSelf = process.cpuUsage();
   const startMachine = machineCpu();
   const peakRss = {};
   const sample = () => {
-    for (const [group, pids] of Object.entries(groups)) {
+    for (const [group, pids] of Object.entries(watched)) {
       for (const pid of pids) {
         const rss = statusMb(pid, 'VmRSS');
         if (rss !== undefined) peakRss[`${group}:${pid}`] = Math.max(peakRss[`${group}:${pid}`] ?? 0, rss);
@@ -84,12 +91,13 @@ function monitor(groups, { intervalMs = 100 } = {}) {
       sample();
       const wall = (performance.now() - startedAt) / 1000;
       const cpu = {};
-      for (const [group, pids] of Object.entries(groups)) {
+      for (const group of Object.keys(groups)) {
+        const pids = new Set([...watched[group], ...pidsOf(group)]);
         let used = 0;
-        pids.forEach((pid, i) => {
+        for (const pid of pids) {
           const now = cpuSeconds(pid);
-          if (now !== undefined) used += now - startCpu[group][i];
-        });
+          if (now !== undefined) used += now - (startCpu[group].get(pid) ?? 0);
+        }
         cpu[group] = { seconds: round(used, 2), cores: round(used / wall, 2) };
       }
       const self = process.cpuUsage(startSelf);

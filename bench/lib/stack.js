@@ -124,7 +124,7 @@ async function startStack(config, results, runId) {
   /** The process groups a measurement watches. */
   ctx.groupsFor = (servicePids, { extra = {}, natsPid = ctx.nats?.pid } = {}) => ({
     ...(servicePids.length ? { service: servicePids } : {}),
-    ...(ctx.ferret ? { ferretdb: ctx.databasePids() } : {}),
+    ...(ctx.ferret ? { ferretdb: ctx.databasePids } : {}),
     ...(natsPid ? { nats: [natsPid] } : {}),
     stripe: [standIn.pid],
     ...extra,
