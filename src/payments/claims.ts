@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Types } from 'mongoose';
+import { mongo, Types } from 'mongoose';
 import { isDuplicateKey } from '../db-errors';
 import { Subjects } from '../events/contracts';
 import { Order } from '../orders/order-model';
@@ -169,25 +169,26 @@ export class PaymentClaims {
     { stripeId, paymentIntentId }: { stripeId: string; paymentIntentId?: string },
     eventLeaseMs: number,
   ): Promise<Payment> {
-    const recorded = await this.payments
-      .findOneAndUpdate(
-        { _id: claim._id, state: PaymentState.Charging },
-        {
-          $set: {
-            state: PaymentState.Succeeded,
-            stripeId,
-            ...(paymentIntentId ? { paymentIntentId } : {}),
-            chargedAt: new Date(),
-            eventsOwed: [Subjects.PaymentCreated],
-            owesEvents: true,
-            eventsDueAt: new Date(Date.now() + eventLeaseMs),
-          },
-          $unset: { token: 1, awaitingCustomer: 1 },
-          $push: { history: step('charged', stripeId) },
+    // Straight to the driver, as the claim's insert: every field written out, `updatedAt` included.
+    const now = new Date();
+    const recorded = await (this.payments.collection as unknown as mongo.Collection<Payment>).findOneAndUpdate(
+      { _id: claim._id, state: PaymentState.Charging },
+      {
+        $set: {
+          state: PaymentState.Succeeded,
+          stripeId,
+          ...(paymentIntentId ? { paymentIntentId } : {}),
+          chargedAt: now,
+          eventsOwed: [Subjects.PaymentCreated],
+          owesEvents: true,
+          eventsDueAt: new Date(now.getTime() + eventLeaseMs),
+          updatedAt: now,
         },
-        { returnDocument: 'after' },
-      )
-      .lean<Payment>();
+        $unset: { token: 1, awaitingCustomer: 1 },
+        $push: { history: step('charged', stripeId) },
+      },
+      { returnDocument: 'after' },
+    );
     // Null: another instance recorded the same charge first (same key, same charge id).
     const payment = recorded ?? (await this.payments.findById(claim._id).lean<Payment>());
     if (!payment) throw new Error(`payment ${String(claim._id)} vanished while being recorded`);

@@ -1,8 +1,8 @@
-import { Model, Types } from 'mongoose';
+import { Model, mongo, Types } from 'mongoose';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
-import { OrderModel, OrderStatus } from '../orders/order-model';
+import { Order, OrderModel, OrderStatus } from '../orders/order-model';
 import { CrashSwitch } from './crash-points';
 import { HistoryStep, Payment, PaymentModel, step } from './payment-model';
 import { Refund, RefundModel } from './refund-model';
@@ -169,9 +169,10 @@ export class PaymentOutbox {
 
 /** Clears a document's events in one write, with one history step per subject that was owed. */
 async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (subject: string) => HistoryStep): Promise<void> {
-  await model.updateOne(
+  // Straight to the driver (one write per paid request): `updatedAt` written out.
+  await (model.collection as unknown as mongo.Collection<OwesEvents>).updateOne(
     { _id: doc._id },
-    { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null }, $push: { history: { $each: doc.eventsOwed.map(stepFor) } } },
+    { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null, updatedAt: new Date() }, $push: { history: { $each: doc.eventsOwed.map(stepFor) } } },
   );
 }
 
@@ -196,7 +197,8 @@ async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (su
  * and its write, leaving a refunded order payable-looking in the replica.
  */
 async function settleOrder(deps: OutboxDeps, payment: Payment): Promise<{ publish: true } | { publish: false; why: string }> {
-  const order = await deps.orders.findById(payment.orderId, { status: 1 }).lean();
+  // Straight to the driver: one read per paid request.
+  const order = await (deps.orders.collection as unknown as mongo.Collection<Order>).findOne({ _id: payment.orderId }, { projection: { status: 1 } });
   if (order?.status !== OrderStatus.Cancelled) return { publish: true };
   await deps.oweRefund(payment);
   return { publish: false, why: 'order cancelled while it was being paid; refund owed' };

@@ -1,5 +1,6 @@
+import type { mongo } from 'mongoose';
 import { AppError } from '../errors';
-import { OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
+import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
 import { AttemptResult, ChargeAttempts } from './charge-attempt';
 import { hashToken, PaymentClaims } from './claims';
 import { toMinorUnits } from './money';
@@ -47,7 +48,8 @@ export class OrderPayments {
     const card = token ?? paymentMethodId;
     if (card === undefined) throw new AppError(400, 'token or paymentMethodId is required', 'token');
     const method = token !== undefined ? 'token' : 'paymentMethodId';
-    const order = await this.orders.findById(orderId).lean();
+    // Straight to the driver (the id is validated already): the hot path skips mongoose's query casting.
+    const order = await (this.orders.collection as unknown as mongo.Collection<Order>).findOne({ _id: orderId });
     // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
     if (!order || order.userId === undefined) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');
