@@ -11,7 +11,11 @@ export interface RunningPostgres extends RunningServer {
   dataDir: string;
   socketDir: string;
   durable: boolean;
+  /** pg_stat_statements is loaded (the `statements` option). */
+  statements: boolean;
   database: string;
+  /** Runs `sql` in the cluster's database: its rows, each an array of column texts. */
+  query(sql: string): Promise<string[][]>;
   /** postgres://postgres@127.0.0.1:<port>/ferretdb (trust authentication, loopback only). */
   url: string;
 }
@@ -27,11 +31,13 @@ export function startFerretDB(options?: {
   backend?: FerretDBBackend;
   /** PostgreSQL with fsync, synchronous_commit and full_page_writes on (default: FERRETDB_PG_DURABLE, else off). */
   durable?: boolean;
+  /** PostgreSQL loads pg_stat_statements (default: FERRETDB_PG_STATEMENTS, else no). */
+  statements?: boolean;
   postgresLogFile?: string;
   /** As root: the folder from which down this caller's folders may be opened (o+x) to the postgres user; default `dir`. */
   ownedFrom?: string;
 }): Promise<RunningServer & { dir: string; uri: string; backend: FerretDBBackend; postgres?: RunningPostgres }>;
-export function startPostgres(options?: { dir?: string; durable?: boolean; logFile?: string; detached?: boolean; ownedFrom?: string }): Promise<RunningPostgres>;
+export function startPostgres(options?: { dir?: string; durable?: boolean; statements?: boolean; logFile?: string; detached?: boolean; ownedFrom?: string }): Promise<RunningPostgres>;
 export function startNatsStreaming(options?: {
   port?: number;
   store?: 'memory' | 'file';

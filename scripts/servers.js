@@ -148,7 +148,7 @@ function canConnect(port) {
  * starting again with the same `dir` finds the same data, so a test can play a database
  * outage. `postgres` is that server, to stop it alone.
  */
-async function startFerretDB({ port, dir, logFile, detached, backend = defaultBackend(), durable, postgresLogFile, ownedFrom } = {}) {
+async function startFerretDB({ port, dir, logFile, detached, backend = defaultBackend(), durable, statements, postgresLogFile, ownedFrom } = {}) {
   if (backend !== 'postgresql' && backend !== 'sqlite') throw new Error(`FerretDB backend must be postgresql or sqlite, not ${backend}`);
   port = port ?? (await freePort());
   dir = dir ?? scratchDir('payments-ferretdb-');
@@ -158,7 +158,7 @@ async function startFerretDB({ port, dir, logFile, detached, backend = defaultBa
     const server = await launch('ferretdb', [...listen, '-handler', 'sqlite', '-sqlite-dir', dir], { ready: () => canConnect(port), logFile, detached });
     return { ...server, port, dir, uri, backend };
   }
-  const postgres = await startPostgres({ dir, durable, logFile: postgresLogFile, detached, ownedFrom });
+  const postgres = await startPostgres({ dir, durable, statements, logFile: postgresLogFile, detached, ownedFrom });
   let server;
   try {
     // FerretDB's pool holds 50 PostgreSQL connections by default, and a findAndModify keeps its query's
@@ -308,8 +308,18 @@ const FERRETDB_PG_POOL = 400;
  * fsync, synchronous_commit and full_page_writes off. As root, it runs as the
  * `postgres` user, which owns those two folders, and `dir` and the folders above it
  * must let that user pass (see makeTraversable: `ownedFrom`). `stop()` is a fast shutdown.
+ * With `statements` (or FERRETDB_PG_STATEMENTS=1) it loads pg_stat_statements, which
+ * totals the time of every SQL statement FerretDB sends: `query(sql)` reads it (the
+ * rows, tab-separated), as `node bench/run.js --pg-statements` does.
  */
-async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.env.FERRETDB_PG_DURABLE ?? ''), logFile, detached, ownedFrom } = {}) {
+async function startPostgres({
+  dir,
+  durable = /^(1|true|on|yes)$/i.test(process.env.FERRETDB_PG_DURABLE ?? ''),
+  statements = /^(1|true|on|yes)$/i.test(process.env.FERRETDB_PG_STATEMENTS ?? ''),
+  logFile,
+  detached,
+  ownedFrom,
+} = {}) {
   const bin = findPostgresBinDir();
   if (!bin) {
     throw new Error("PostgreSQL's server programs (initdb, postgres) are missing: run `npm run servers:install`, or run FerretDB on SQLite with FERRETDB_BACKEND=sqlite");
@@ -342,7 +352,7 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
   // A free port can be taken by another process between freePort() and postgres binding it: try another.
   for (let attempt = 1; !server; attempt += 1) {
     port = await freePort();
-    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, `max_connections=${FERRETDB_PG_POOL + 20}`, ...MONGODB_LIKE_PLANS, ...(durable ? [] : NOT_DURABLE)];
+    const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${socketDir}`, `max_connections=${FERRETDB_PG_POOL + 20}`, ...MONGODB_LIKE_PLANS, ...(durable ? [] : NOT_DURABLE), ...(statements ? ['shared_preload_libraries=pg_stat_statements'] : [])];
     try {
       server = await launch('postgres', ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])], {
         file: path.join(bin, 'postgres'),
@@ -363,13 +373,19 @@ async function startPostgres({ dir, durable = /^(1|true|on|yes)$/i.test(process.
   try {
     if (fresh) await runToEnd(path.join(bin, 'createdb'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', database], spawnOptions);
     // Every start, so a cluster made by an earlier version of this script gets the current twins.
-    await runToEnd(path.join(bin, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `SET client_min_messages = warning; ${GIN_TWINS_SQL}`], spawnOptions);
+    const extension = statements ? 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements;' : '';
+    await runToEnd(path.join(bin, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `SET client_min_messages = warning; ${extension} ${GIN_TWINS_SQL}`], spawnOptions);
   } catch (err) {
     await server.stop();
     throw err;
   }
   if (fresh) fs.writeFileSync(made, `${new Date().toISOString()}\n`);
-  return { ...server, port, dir, dataDir, socketDir, durable, database, url: `postgres://postgres@${HOST}:${port}/${database}` };
+  /** Runs `sql` in the cluster's database; resolves to its rows, each an array of column texts. */
+  const query = async (sql) => {
+    const output = await runToEnd(path.join(bin, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-A', '-t', '-F', '\t', '-c', sql], spawnOptions);
+    return output.split('\n').filter(Boolean).map((row) => row.split('\t'));
+  };
+  return { ...server, port, dir, dataDir, socketDir, durable, statements, database, query, url: `postgres://postgres@${HOST}:${port}/${database}` };
 }
 
 /**

@@ -81,6 +81,7 @@ function addMeasuring(ctx) {
       : undefined;
     const before = await ctx.stripeStats();
     const traceBefore = readTraces(watched);
+    await ctx.pgStatements?.reset();
     const watch = monitor(groups);
     const load = await chargeLoad({ urls, connections, durationS, orders, cookieOf });
     const usage = watch.stop();
@@ -89,6 +90,7 @@ function addMeasuring(ctx) {
     // Charges include those of requests still in flight when the run ended (finished while settling).
     const entry = { label, ...load, charges: after.charges - before.charges, settleSeconds, usage, databaseBefore: sizes };
     if (watched.length) entry.serviceMetrics = await scrapeMetrics(watched.map((s) => s.url));
+    if (ctx.pgStatements) entry.pgStatements = await ctx.pgStatements.top();
     if (config.traceDb && watched.length) {
       await sleep(600); // the trace files are written every 500 ms
       // Per charge made: requests still in flight at the end finished (and were traced) while settling.

@@ -26,6 +26,8 @@ const HELP = `Usage: node bench/run.js [options]
   --out <dir>             results folder (default bench/results)
   --trace-db              count the service's MongoDB commands per paid request (preloads
                           bench/lib/mongo-trace.js into the service; adds a little overhead)
+  --pg-statements         PostgreSQL loads pg_stat_statements; each service load and the replay
+                          print the SQL FerretDB spent its time on (bench/lib/pg-statements.js)
 
 Measure another process implementing the contract (no service is started;
 replication, scaling and growth, which stop and start the service, are skipped):
@@ -38,7 +40,7 @@ replication, scaling and growth, which stop and start the service, are skipped):
   --target-pids <list>      optional: its process ids, to report their CPU and peak RSS
 `;
 
-const FLAGS = ['quick', 'help', 'trace-db'];
+const FLAGS = ['quick', 'help', 'trace-db', 'pg-statements'];
 const KNOWN = [...FLAGS, 'backend', 'bus', 'duration', 'connections', 'events', 'instances', 'skip', 'warmup', 'max-orders', 'replication-timeout', 'out',
   'growth', 'growth-connections', 'target-url', 'nats-url', 'cluster-id', 'jwt-key', 'mongo-uri', 'stripe-port', 'target-pids'];
 
@@ -78,6 +80,7 @@ function parseArgs(argv) {
     backend: opts.backend ?? 'postgresql',
     bus: opts.bus ?? 'stan',
     traceDb: Boolean(opts['trace-db']),
+    pgStatements: Boolean(opts['pg-statements']),
     quick,
     durationS: num('duration', quick ? 3 : 10, 1),
     connections: positiveIntegers(opts.connections ?? '1,16,64', 'connections'),

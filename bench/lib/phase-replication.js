@@ -39,6 +39,7 @@ async function replication(ctx) {
     await publisher.close();
     log(`replication: published ${2 * n} events in ${result.publishSeconds} s; starting the service`);
 
+    await ctx.pgStatements?.reset();
     const service = await startService({
       name: 'payments-replication',
       port: await freePort(),
@@ -97,6 +98,7 @@ async function replication(ctx) {
     result.peakRssMb = round(procs.statusMb(service.pid, 'VmHWM') ?? 0, 1);
     result.metrics = await scrapeMetrics([service.url]);
     result.logs = service.logSummary();
+    if (ctx.pgStatements) result.pgStatements = await ctx.pgStatements.top();
     result.readySeconds = readyMs === undefined ? null : round(readyMs / 1000, 2);
     result.watchedSeconds = round((endedAt - service.spawnedAt) / 1000, 1);
     if (readyMs === undefined) result.readyNotSeenWithinSeconds = round((performance.now() - service.spawnedAt) / 1000, 1);

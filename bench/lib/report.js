@@ -1,6 +1,7 @@
 'use strict';
 /** The markdown report of a run (stdout); the JSON holds everything else. */
 const { TARGETS } = require('./targets');
+const { statementsTables } = require('./pg-statements');
 
 const fmt = (v, digits = 1) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v));
 const x = (v) => (v === null || v === undefined ? '–' : `${v.toFixed(2)}×`);
@@ -120,6 +121,12 @@ function markdown(results) {
   if (results.growth) lines.push(...growthTable(results.growth));
   if (results.scaling) lines.push(...scalingTable(results.scaling, results.machine.cpus));
   if (results.replication) lines.push(...replicationTable(results.replication));
+  lines.push(
+    ...statementsTables([
+      ...results.charges.service.map((load) => ({ ...load, title: `service, ${load.connections} connections` })),
+      ...(results.replication ? [{ ...results.replication, title: 'the replay' }] : []),
+    ]),
+  );
   if (results.targets) lines.push(...targetsTable(results.targets));
   if (results.notes.length) {
     lines.push('');

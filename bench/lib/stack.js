@@ -11,6 +11,7 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { MongoClient } = require('./mongodb');
 const { freePort, startFerretDB } = require('../../scripts/servers');
+const { pgStatements } = require('./pg-statements');
 const { startBroker } = require('./broker');
 const { launch, startService, onCleanup, round } = require('./procs');
 const { descendants } = require('./proc-stats');
@@ -43,7 +44,7 @@ async function startStack(config, results, runId) {
     const ferretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-bench-ferretdb-'));
     onCleanup(() => fs.rmSync(ferretDir, { recursive: true, force: true }));
     // `backend` is startFerretDB's (its default is postgresql, env FERRETDB_BACKEND); one that does not know it yet ignores it.
-    ctx.ferret = await startFerretDB({ dir: ferretDir, backend: config.backend });
+    ctx.ferret = await startFerretDB({ dir: ferretDir, backend: config.backend, statements: config.pgStatements });
     onCleanup(() => ctx.ferret.stop());
     ctx.nats = await startBroker(config.bus, { clusterId: config.clusterId });
     onCleanup(() => ctx.nats.stop());
@@ -119,6 +120,8 @@ async function startStack(config, results, runId) {
       service.unregister();
     }));
 
+  /** `--pg-statements`: pg_stat_statements of FerretDB's PostgreSQL (bench/lib/pg-statements.js), else undefined. */
+  ctx.pgStatements = config.pgStatements ? pgStatements(ctx.ferret?.postgres) : undefined;
   /** FerretDB and, on PostgreSQL, the postgres processes under this one (its backends come and go). */
   ctx.databasePids = () => (ctx.ferret ? [ctx.ferret.pid, ...descendants(process.pid, 'postgres')] : []);
   /** The process groups a measurement watches. */
