@@ -59,6 +59,7 @@ async function main() {
     options: {
       backend: external ? undefined : config.backend,
       bus: config.bus,
+      floor: config.floor,
       quick: config.quick,
       durationS: config.durationS,
       connections: config.connections,
@@ -77,6 +78,9 @@ async function main() {
     charges: { service: [], floor: [] },
   };
 
+  if (config.floor === 'safe') {
+    results.notes.push("--floor safe: the floor did the service's own I/O (claim, PaymentMethod and PaymentIntent, record, publish, the outbox's read and write), so the ÷ floor figures and the targets below compare with that floor, not with the issue's bare one");
+  }
   const ctx = addMeasuring(await startStack(config, results, runId));
   if (external) {
     ctx.targets = config.targetUrls;

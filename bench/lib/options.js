@@ -26,6 +26,8 @@ const HELP = `Usage: node bench/run.js [options]
   --out <dir>             results folder (default bench/results)
   --trace-db              count the service's MongoDB commands per paid request (preloads
                           bench/lib/mongo-trace.js into the service; adds a little overhead)
+  --floor <bare|safe>     the floor's steps (bench/floor.js): the bare I/O (default; the issue's
+                          targets are against it) or the service's own I/O, nothing else (FLOOR_STEPS=safe)
   --pg-statements         PostgreSQL loads pg_stat_statements; each service load and the replay
                           print the SQL FerretDB spent its time on (bench/lib/pg-statements.js)
 
@@ -42,7 +44,7 @@ replication, scaling and growth, which stop and start the service, are skipped):
 
 const FLAGS = ['quick', 'help', 'trace-db', 'pg-statements'];
 const KNOWN = [...FLAGS, 'backend', 'bus', 'duration', 'connections', 'events', 'instances', 'skip', 'warmup', 'max-orders', 'replication-timeout', 'out',
-  'growth', 'growth-connections', 'target-url', 'nats-url', 'cluster-id', 'jwt-key', 'mongo-uri', 'stripe-port', 'target-pids'];
+  'floor', 'growth', 'growth-connections', 'target-url', 'nats-url', 'cluster-id', 'jwt-key', 'mongo-uri', 'stripe-port', 'target-pids'];
 
 function positiveIntegers(text, option, { allowZero = false } = {}) {
   return text.split(',').filter((c) => c !== '').map((c) => {
@@ -79,6 +81,7 @@ function parseArgs(argv) {
     help: Boolean(opts.help),
     backend: opts.backend ?? 'postgresql',
     bus: opts.bus ?? 'stan',
+    floor: opts.floor ?? 'bare',
     traceDb: Boolean(opts['trace-db']),
     pgStatements: Boolean(opts['pg-statements']),
     quick,
@@ -103,6 +106,7 @@ function parseArgs(argv) {
   };
   if (!BACKENDS.includes(config.backend)) throw new Error(`--backend must be one of ${BACKENDS.join(', ')}`);
   if (!BUSES.includes(config.bus)) throw new Error(`--bus must be one of ${BUSES.join(', ')}`);
+  if (!['bare', 'safe'].includes(config.floor)) throw new Error('--floor must be bare or safe');
   for (const s of config.skip) if (!PARTS.includes(s)) throw new Error(`--skip: unknown part ${s}`);
   if (config.targetUrls && (!config.natsUrl || !config.jwtKey)) throw new Error('--target-url needs --nats-url and --jwt-key');
   return config;

@@ -27,6 +27,7 @@ async function startFloor(ctx, { mongoUri = ctx.mongoUri, natsUrl = ctx.natsTarg
       STRIPE_KEY: 'sk_test_bench',
       STRIPE_API_URL: ctx.stripeUrl,
       FLOOR_COLLECTION: collection,
+      FLOOR_STEPS: ctx.config.floor,
     },
     killAfterMs: 5000,
   });

@@ -55,7 +55,8 @@ function chargesTables(results) {
   }
   if (results.charges.floor.length) {
     const t = TARGETS;
-    lines.push('', 'Service ÷ floor (bench/floor.js: the same I/O and nothing else), load by load:', '');
+    const floorSteps = results.options.floor === 'safe' ? 'the service\'s own I/O and nothing else, FLOOR_STEPS=safe' : 'the bare I/O and nothing else';
+    lines.push('', `Service ÷ floor (bench/floor.js: ${floorSteps}), load by load:`, '');
     lines.push(`| conns | throughput service/floor (target ≥ ${t.throughputToFloor.atLeast.toFixed(1)}) | p50 service/floor | p99 service/floor (target ≤ ${t.p99ToFloor.atMost}) |`);
     lines.push('| ---: | ---: | ---: | ---: |');
     for (const r of results.charges.ratios) {
