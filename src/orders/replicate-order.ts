@@ -1,5 +1,6 @@
 import type { mongo } from 'mongoose';
 import { isDuplicateKey } from '../db-errors';
+import { driverCollection } from '../driver-collection';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
 import { InsertBatches } from './insert-batches';
@@ -45,7 +46,7 @@ export class OrderReplica {
      */
     private readonly onCancelled: (orderId: string) => Promise<void> = async () => {},
   ) {
-    this.collection = orders.collection as unknown as mongo.Collection<StoredOrder>;
+    this.collection = driverCollection<StoredOrder>(orders);
     this.inserts = new InsertBatches<StoredOrder>(this.collection);
   }
 

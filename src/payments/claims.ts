@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mongo, Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { isDuplicateKey } from '../db-errors';
+import { driverCollection } from '../driver-collection';
 import { Subjects } from '../events/contracts';
 import { Order } from '../orders/order-model';
 import { AttemptLimit } from './attempt-limit';
-import { Payment, PaymentModel, PaymentState, step } from './payment-model';
+import { findLockHolder, Payment, PaymentModel, PaymentState, step } from './payment-model';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -41,7 +42,7 @@ export class PaymentClaims {
 
   /** The attempt holding the order (charging or succeeded), if any. */
   findByOrder(orderId: string): Promise<Payment | null> {
-    return this.payments.findOne({ orderLock: orderId }).lean<Payment>();
+    return findLockHolder(this.payments, orderId);
   }
 
   /**
@@ -86,7 +87,7 @@ export class PaymentClaims {
         updatedAt: now,
       };
       try {
-        await this.payments.collection.insertOne(claim as never);
+        await driverCollection<Payment>(this.payments).insertOne(claim);
         return { claimed: claim };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
@@ -171,7 +172,7 @@ export class PaymentClaims {
   ): Promise<Payment> {
     // Straight to the driver, as the claim's insert: every field written out, `updatedAt` included.
     const now = new Date();
-    const recorded = await (this.payments.collection as unknown as mongo.Collection<Payment>).findOneAndUpdate(
+    const recorded = await driverCollection<Payment>(this.payments).findOneAndUpdate(
       { _id: claim._id, state: PaymentState.Charging },
       {
         $set: {

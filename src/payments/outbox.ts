@@ -1,4 +1,5 @@
-import { Model, mongo, Types } from 'mongoose';
+import { Model, Types } from 'mongoose';
+import { driverCollection } from '../driver-collection';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
@@ -170,7 +171,7 @@ export class PaymentOutbox {
 /** Clears a document's events in one write, with one history step per subject that was owed. */
 async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (subject: string) => HistoryStep): Promise<void> {
   // Straight to the driver (one write per paid request): `updatedAt` written out.
-  await (model.collection as unknown as mongo.Collection<OwesEvents>).updateOne(
+  await driverCollection<OwesEvents>(model).updateOne(
     { _id: doc._id },
     { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null, updatedAt: new Date() }, $push: { history: { $each: doc.eventsOwed.map(stepFor) } } },
   );
@@ -198,7 +199,7 @@ async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (su
  */
 async function settleOrder(deps: OutboxDeps, payment: Payment): Promise<{ publish: true } | { publish: false; why: string }> {
   // Straight to the driver: one read per paid request.
-  const order = await (deps.orders.collection as unknown as mongo.Collection<Order>).findOne({ _id: payment.orderId }, { projection: { status: 1 } });
+  const order = await driverCollection<Order>(deps.orders).findOne({ _id: payment.orderId }, { projection: { status: 1 } });
   if (order?.status !== OrderStatus.Cancelled) return { publish: true };
   await deps.oweRefund(payment);
   return { publish: false, why: 'order cancelled while it was being paid; refund owed' };

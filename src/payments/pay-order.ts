@@ -1,4 +1,4 @@
-import type { mongo } from 'mongoose';
+import { driverCollection } from '../driver-collection';
 import { AppError } from '../errors';
 import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
 import { AttemptResult, ChargeAttempts } from './charge-attempt';
@@ -49,7 +49,7 @@ export class OrderPayments {
     if (card === undefined) throw new AppError(400, 'token or paymentMethodId is required', 'token');
     const method = token !== undefined ? 'token' : 'paymentMethodId';
     // Straight to the driver (the id is validated already): the hot path skips mongoose's query casting.
-    const order = await (this.orders.collection as unknown as mongo.Collection<Order>).findOne({ _id: orderId });
+    const order = await driverCollection<Order>(this.orders).findOne({ _id: orderId });
     // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
     if (!order || order.userId === undefined) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');

@@ -1,4 +1,5 @@
 import { Connection, Model, Schema, Types } from 'mongoose';
+import { driverCollection } from '../driver-collection';
 
 /**
  * One document per payment attempt that reached the point of charging: a
@@ -131,6 +132,15 @@ paymentSchema.index({ paymentIntentId: 1 });
 paymentSchema.index({ stripeId: 1 });
 
 export type PaymentModel = Model<Payment>;
+
+/**
+ * The payment that holds the order, if any: its charging or succeeded attempt
+ * (`orderLock`, above). One unique key, straight to the driver: the request path
+ * and every cancel a replay applies ask it.
+ */
+export function findLockHolder(payments: PaymentModel, orderId: string): Promise<Payment | null> {
+  return driverCollection<Payment>(payments).findOne({ orderLock: orderId });
+}
 
 export function paymentModel(connection: Connection): PaymentModel {
   return connection.model<Payment>('Payment', paymentSchema);
