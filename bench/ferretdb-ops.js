@@ -17,12 +17,9 @@
  *
  * Usage: node bench/ferretdb-ops.js [--variants current,pending-list,none] [--seed 5000] [--ops 3000] [--concurrency 16]
  */
-const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 const { MongoClient, ObjectId } = require('./lib/mongodb');
 const { startFerretDB } = require('../scripts/servers');
 const { cpuSeconds, descendants } = require('./lib/proc-stats');
-const { findPostgresBinDir } = require('../scripts/postgres-bin');
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -33,33 +30,23 @@ const SEED = Number(option('seed', 5000));
 const OPS = Number(option('ops', 3000));
 const CONCURRENCY = Number(option('concurrency', 16));
 
-/** Runs `sql` in the cluster's database as the `postgres` user (the owner when we are root). */
-function psql(db, sql) {
-  const args = ['-h', db.postgres.socketDir, '-p', String(db.postgres.port), '-U', 'postgres', '-d', db.postgres.database, '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql];
-  const psqlBin = path.join(findPostgresBinDir(), 'psql');
-  return process.getuid?.() === 0
-    ? execFileSync('runuser', ['-u', 'postgres', '--', psqlBin, ...args], { encoding: 'utf8' })
-    : execFileSync(psqlBin, args, { encoding: 'utf8' });
-}
-
-/** The twins of the benchmark's collection: `schema.name` and the definition of each. */
-function twins(db) {
-  const rows = psql(db, "SELECT schemaname || '.' || indexname || '|' || indexdef FROM pg_indexes WHERE indexdef LIKE '% USING gin %' AND tablename LIKE 'payments\\_%'");
-  return rows.trim().split('\n').filter(Boolean).map((row) => { const [name, def] = row.split('|'); return { name, def }; });
+/** The GIN indexes on the benchmark's collection: `schema.name` and the definition of each. */
+async function twins(db) {
+  const rows = await db.postgres.query("SELECT schemaname || '.' || indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '% USING gin %' AND tablename LIKE 'payments\\_%'");
+  return rows.map(([name, def]) => ({ name, def }));
 }
 
 /** Makes the collection's indexes as `variant` says (the scripts made them `current` already). */
-function shapeIndexes(db, variant) {
+async function shapeIndexes(db, variant) {
   if (variant === 'current') return;
-  const made = twins(db);
-  for (const twin of made) psql(db, `DROP INDEX ${twin.name}`);
+  for (const twin of await twins(db)) await db.postgres.query(`DROP INDEX ${twin.name}`);
   if (variant === 'none') return;
   if (variant !== 'pending-list') throw new Error(`unknown variant ${variant}`);
   // Every field of every btree index, with PostgreSQL's default fastupdate = on.
-  const table = psql(db, "SELECT schemaname || '.' || tablename FROM pg_tables WHERE tablename LIKE 'payments\\_%'").trim();
-  const btrees = psql(db, `SELECT indexdef FROM pg_indexes WHERE schemaname || '.' || tablename = '${table}' AND indexdef LIKE '% USING btree %'`);
-  const fields = new Set([...btrees.matchAll(/\(_jsonb -> '([^']+)'::text\)/g)].map((m) => m[1]));
-  for (const field of fields) psql(db, `CREATE INDEX ON ${table} USING gin ((_jsonb -> '${field}')) WITH (fastupdate = on)`);
+  const [[table]] = await db.postgres.query("SELECT schemaname || '.' || tablename FROM pg_tables WHERE tablename LIKE 'payments\\_%'");
+  const btrees = await db.postgres.query(`SELECT indexdef FROM pg_indexes WHERE schemaname || '.' || tablename = '${table}' AND indexdef LIKE '% USING btree %'`);
+  const fields = new Set(btrees.flatMap(([def]) => [...def.matchAll(/\(_jsonb -> '([^']+)'::text\)/g)].map((m) => m[1])));
+  for (const field of fields) await db.postgres.query(`CREATE INDEX ON ${table} USING gin ((_jsonb -> '${field}')) WITH (fastupdate = on)`);
 }
 
 function payment(i, overrides = {}) {
@@ -92,8 +79,8 @@ async function measureVariant(variant) {
     await payments.createIndex({ owesEvents: 1, eventsDueAt: 1 });
     await payments.createIndex({ paymentIntentId: 1 });
     await payments.createIndex({ stripeId: 1 });
-    shapeIndexes(db, variant);
-    const twinCount = twins(db).length;
+    await shapeIndexes(db, variant);
+    const twinCount = (await twins(db)).length;
     for (let i = 0; i < SEED; i += 500) {
       await payments.insertMany(Array.from({ length: Math.min(500, SEED - i) }, (_, k) => payment(i + k, { state: 'succeeded', stripeId: `ch_seed${i + k}` })));
     }
