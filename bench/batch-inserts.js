@@ -2,7 +2,7 @@
 /**
  * What one insert command costs against many, on the FerretDB the tests use
  * (PostgreSQL; FERRETDB_BACKEND=sqlite for SQLite): the figures behind the
- * batch size of src/orders/insert-batches.ts. Prints documents stored per second for
+ * batch size of src/data-access/insert-batches.ts. Prints documents stored per second for
  *
  *   - 64 concurrent insertOne (how replication stored orders before batching),
  *   - insertMany of 16, 64 and 256 (two in flight),

@@ -3,7 +3,7 @@
 /**
  * What one command costs on FerretDB over PostgreSQL, by how the stand-in's
  * indexes are made (scripts/servers.js, GIN_TWINS_SQL). A `payments` collection
- * with the service's indexes (src/payments/payment-model.ts), `--seed` documents
+ * with the service's indexes (src/data-access/payment-model.ts), `--seed` documents
  * shaped like payments, then `--ops` of each command the request path sends, at
  * `--concurrency`: commands/s, and CPU milliseconds per command in FerretDB, in
  * PostgreSQL (every backend) and in this client.

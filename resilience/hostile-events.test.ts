@@ -1,5 +1,5 @@
 import { Subjects } from '../src/events/contracts';
-import { OrderModel } from '../src/orders/order-model';
+import { OrderModel } from '../src/data-access/order-model';
 import { eventually, sleep } from '../test/support/eventually';
 import { NatsTarget } from '../test/support/harness';
 import { ServiceProcess } from '../test/support/service-process';

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Subjects } from '../src/events/contracts';
-import { OrderModel } from '../src/orders/order-model';
-import { PaymentModel } from '../src/payments/payment-model';
+import { OrderModel } from '../src/data-access/order-model';
+import { PaymentModel } from '../src/data-access/payment-model';
 import { eventually } from '../test/support/eventually';
 import { FakeStripe } from '../test/support/fake-stripe';
 import { ServiceProcess } from '../test/support/service-process';

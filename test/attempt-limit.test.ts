@@ -3,8 +3,8 @@ import { Service } from '../src/service';
 import { DECLINED_TOKEN, FakeStripe } from './support/fake-stripe';
 import { natsServer, NatsTarget, newId, OrdersPublisher, serviceConfig, sessionCookie, startTestService, unique } from './support/harness';
 import { eventually } from './support/eventually';
-import { orderModel } from '../src/orders/order-model';
-import { paymentModel } from '../src/payments/payment-model';
+import { orderModel } from '../src/data-access/order-model';
+import { paymentModel } from '../src/data-access/payment-model';
 
 /** Waits until the next window of `windowMs` (aligned to the clock, as the limit's are) has just begun. */
 async function startOfNextWindow(windowMs: number): Promise<void> {

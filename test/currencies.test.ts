@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { orderModel } from '../src/orders/order-model';
-import { paymentModel } from '../src/payments/payment-model';
+import { orderModel } from '../src/data-access/order-model';
+import { paymentModel } from '../src/data-access/payment-model';
 import { Service } from '../src/service';
 import { eventually } from './support/eventually';
 import { FakeStripe } from './support/fake-stripe';

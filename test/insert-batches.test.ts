@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { InsertBatches, InsertManyTarget } from '../src/orders/insert-batches';
+import { InsertBatches, InsertManyTarget } from '../src/data-access/insert-batches';
 import { databaseUri, unique } from './support/harness';
 
 interface Doc {

@@ -7,7 +7,7 @@ import addFormats from 'ajv-formats';
 import { Express } from 'express';
 import request, { Response } from 'supertest';
 import { parse } from 'yaml';
-import { orderModel } from '../src/orders/order-model';
+import { orderModel } from '../src/data-access/order-model';
 import { Service } from '../src/service';
 import { eventually } from './support/eventually';
 import { DECLINED_TOKEN, THREE_D_SECURE_PM } from './support/fake-stripe';

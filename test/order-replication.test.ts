@@ -1,4 +1,4 @@
-import { orderModel, OrderModel } from '../src/orders/order-model';
+import { orderModel, OrderModel } from '../src/data-access/order-model';
 import { Service } from '../src/service';
 import { eventually, sleep } from './support/eventually';
 import {

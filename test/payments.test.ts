@@ -353,7 +353,7 @@ describe('POST /api/payments: when Stripe fails', () => {
   test('when the process died after Stripe charged and before recording, then recovery records it with no second charge', async () => {
     const order = await fx.order({ price: 42 });
     // What a crashed instance leaves behind: its claim, and a charge Stripe made with the claim's key.
-    const { PaymentClaims } = await import('../src/payments/claims');
+    const { PaymentClaims } = await import('../src/data-access/payment-claims');
     const { AttemptLimit } = await import('../src/payments/attempt-limit');
     const claims = new PaymentClaims(fx.paymentModel, 60_000, new AttemptLimit(10));
     const stored = await fx.orderModel.findById(order.id).lean();

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startFerretDB } from '../scripts/servers';
-import { orderModel } from '../src/orders/order-model';
+import { orderModel } from '../src/data-access/order-model';
 import { Service } from '../src/service';
 import { eventually } from './support/eventually';
 import { natsServer, NatsTarget, newId, OrdersPublisher, serviceConfig, startTestService, unique } from './support/harness';

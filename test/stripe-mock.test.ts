@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { createStripe, StripeCharges } from '../src/payments/stripe-charges';
+import { createStripe, StripeCharges } from '../src/stripe/charges';
 import { eventually } from './support/eventually';
 import { PaymentsFixture } from './support/payments-fixture';
 

@@ -5,11 +5,11 @@
  * done, plus orders cancelled before anyone paid. The one place in the
  * benchmark that knows the stored shapes; it mirrors
  *
- *   src/orders/order-model.ts     orders   (replicated; `complete` once paid)
- *   src/payments/payment-model.ts payments (succeeded, payment:created published)
- *   src/payments/refund-model.ts  refunds  (order cancelled after it was paid: refunded, payment:refunded published)
+ *   src/data-access/order-model.ts orders   (replicated; `complete` once paid)
+ *   src/data-access/payment-model.ts payments (succeeded, payment:created published)
+ *   src/data-access/refund-model.ts refunds  (order cancelled after it was paid: refunded, payment:refunded published)
  *
- * and src/payments/claims.ts / refunds.ts / outbox.ts for the values (keys,
+ * and src/data-access/payment-claims.ts, src/payments/refund-payment.ts and outbox.ts for the values (keys,
  * history steps). Change it with those. Not seeded: stripe_events and dead
  * letters (the load does not read them).
  */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Connection, Model, Schema } from 'mongoose';
-import { isDatabaseUnavailable, isDuplicateKey } from '../db-errors';
+import { isDatabaseUnavailable, isDuplicateKey } from '../data-access/db-errors';
 import { Logger } from '../logger';
 import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
 

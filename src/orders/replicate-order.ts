@@ -1,11 +1,11 @@
 import type { mongo } from 'mongoose';
-import { isDuplicateKey } from '../db-errors';
-import { driverCollection } from '../driver-collection';
+import { isDuplicateKey } from '../data-access/db-errors';
+import { driverCollection } from '../data-access/driver-collection';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
-import { InsertBatches } from './insert-batches';
+import { InsertBatches } from '../data-access/insert-batches';
 import { OneAtATime } from './one-at-a-time';
-import { Order, OrderModel, OrderStatus } from './order-model';
+import { Order, OrderModel, OrderStatus } from '../data-access/order-model';
 
 /** An order as inserted from `order:created`, with the timestamps mongoose would add. */
 type StoredOrder = Order & { createdAt: Date; updatedAt: Date };

@@ -1,9 +1,9 @@
 import { Logger } from '../logger';
 import { Metrics } from '../metrics';
-import { PaymentClaims } from './claims';
+import { PaymentClaims } from '../data-access/payment-claims';
 import { CrashSwitch } from './crash-points';
-import { Payment } from './payment-model';
-import { ChargeOutcome, ChargeRequest, LookupOutcome, StripeCharges } from './stripe-charges';
+import { Payment } from '../data-access/payment-model';
+import { ChargeOutcome, ChargeRequest, LookupOutcome, StripeCharges } from '../stripe/charges';
 
 export type AttemptResult =
   /** Charged and recorded (if the order was cancelled meanwhile, the outbox owes the refund instead of announcing it). */

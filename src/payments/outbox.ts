@@ -1,12 +1,12 @@
 import { Model, Types } from 'mongoose';
-import { driverCollection } from '../driver-collection';
+import { driverCollection } from '../data-access/driver-collection';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
-import { Order, OrderModel, OrderStatus } from '../orders/order-model';
+import { Order, OrderModel, OrderStatus } from '../data-access/order-model';
 import { CrashSwitch } from './crash-points';
-import { HistoryStep, Payment, PaymentModel, step } from './payment-model';
-import { Refund, RefundModel } from './refund-model';
+import { HistoryStep, Payment, PaymentModel, step } from '../data-access/payment-model';
+import { Refund, RefundModel } from '../data-access/refund-model';
 
 export interface OutboxOptions {
   /** How long one instance may hold a document's events while publishing them, in milliseconds. */

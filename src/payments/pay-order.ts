@@ -1,10 +1,10 @@
-import { driverCollection } from '../driver-collection';
+import { driverCollection } from '../data-access/driver-collection';
 import { AppError } from '../errors';
-import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../orders/order-model';
+import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../data-access/order-model';
 import { AttemptResult, ChargeAttempts } from './charge-attempt';
-import { hashToken, PaymentClaims } from './claims';
+import { hashToken, PaymentClaims } from '../data-access/payment-claims';
 import { toMinorUnits } from './money';
-import { Payment, PaymentState } from './payment-model';
+import { Payment, PaymentState } from '../data-access/payment-model';
 
 /** A request to pay: exactly one of a card token (`tok_…`) or a PaymentMethod id (`pm_…`). */
 export interface PayOrder {

@@ -1,7 +1,7 @@
 import { Logger } from '../logger';
 import { ChargeAttempts } from './charge-attempt';
-import { PaymentClaims } from './claims';
-import { PaymentRefunds } from './refunds';
+import { PaymentClaims } from '../data-access/payment-claims';
+import { PaymentRefunds } from './refund-payment';
 
 const BATCH = 20;
 

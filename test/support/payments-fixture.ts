@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { orderModel, OrderModel } from '../../src/orders/order-model';
-import { paymentModel, PaymentModel } from '../../src/payments/payment-model';
-import { refundModel, RefundModel } from '../../src/payments/refund-model';
+import { orderModel, OrderModel } from '../../src/data-access/order-model';
+import { paymentModel, PaymentModel } from '../../src/data-access/payment-model';
+import { refundModel, RefundModel } from '../../src/data-access/refund-model';
 import { Service, ServiceOptions } from '../../src/service';
 import { eventually } from './eventually';
 import { FakeStripe } from './fake-stripe';

@@ -1,4 +1,4 @@
-import { isDuplicateKey } from '../db-errors';
+import { isDuplicateKey } from './db-errors';
 
 /** The part of a MongoDB driver collection this needs (`Collection#insertMany`). */
 export interface InsertManyTarget<T> {

@@ -1,10 +1,10 @@
 import { Types } from 'mongoose';
 import { AppError } from '../errors';
 import { ChargeAttempts } from './charge-attempt';
-import { PaymentClaims } from './claims';
-import { Payment, PaymentModel, PaymentState } from './payment-model';
-import { RefundModel } from './refund-model';
-import { StripeWebhooks } from './stripe-webhooks';
+import { PaymentClaims } from '../data-access/payment-claims';
+import { Payment, PaymentModel, PaymentState } from '../data-access/payment-model';
+import { RefundModel } from '../data-access/refund-model';
+import { StripeWebhooks } from './apply-stripe-event';
 
 /**
  * A payment as its owner reads it (contract 2026-11-29). `status`: `charging`

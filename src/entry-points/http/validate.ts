@@ -1,6 +1,6 @@
 import { RequestHandler } from 'express';
 import { validationResult } from 'express-validator';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /** Turns express-validator's findings into the contract's 400, naming the first bad field. */
 export const rejectInvalid: RequestHandler = (req, _res, next) => {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { param, query, matchedData } from 'express-validator';
-import { isObjectId } from '../events/contracts';
-import { PaymentReads } from '../payments/payment-reads';
+import { isObjectId } from '../../events/contracts';
+import { PaymentReads } from '../../payments/read-payment';
 import { CurrentUser, requireUser } from './current-user';
 import { rejectInvalid } from './validate';
 

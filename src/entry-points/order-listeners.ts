@@ -1,7 +1,7 @@
 import { EventBus } from '../events/bus';
 import { parseOrderCancelled, parseOrderCreated, Subjects } from '../events/contracts';
 import { DeadLetters } from '../events/dead-letters';
-import { OrderReplica } from './replicate-order';
+import { OrderReplica } from '../orders/replicate-order';
 
 /**
  * Subscribes the orders replica to the orders service's events. Every handler

@@ -1,5 +1,5 @@
 import { Connection, Model, Schema, Types } from 'mongoose';
-import { driverCollection } from '../driver-collection';
+import { driverCollection } from './driver-collection';
 
 /**
  * One document per payment attempt that reached the point of charging: a

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { noDefiniteAnswer } from './stripe-errors';
+import { noDefiniteAnswer } from './errors';
 
 export interface RefundRequest {
   /** The charge to refund (`ch_…`). */

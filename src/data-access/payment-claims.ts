@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import { isDuplicateKey } from '../db-errors';
-import { driverCollection } from '../driver-collection';
+import { isDuplicateKey } from './db-errors';
+import { driverCollection } from './driver-collection';
 import { Subjects } from '../events/contracts';
-import { Order } from '../orders/order-model';
-import { AttemptLimit } from './attempt-limit';
+import { Order } from './order-model';
+import { AttemptLimit } from '../payments/attempt-limit';
 import { findLockHolder, Payment, PaymentModel, PaymentState, step } from './payment-model';
 
 export function hashToken(token: string): string {

@@ -1,8 +1,8 @@
 import { createSecretKey } from 'node:crypto';
 import { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
-import { AppError } from '../errors';
-import { addLogContext } from '../logger';
+import { AppError } from '../../errors';
+import { addLogContext } from '../../logger';
 
 export interface CurrentUser {
   id: string;

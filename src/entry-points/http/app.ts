@@ -1,17 +1,17 @@
 import cookieSession from 'cookie-session';
 import express, { Express } from 'express';
-import { AppError } from '../errors';
-import { Logger } from '../logger';
-import { Metrics } from '../metrics';
-import { OrderPayments } from '../payments/pay-order';
-import { PaymentReads } from '../payments/payment-reads';
+import { AppError } from '../../errors';
+import { Logger } from '../../logger';
+import { Metrics } from '../../metrics';
+import { OrderPayments } from '../../payments/pay-order';
+import { PaymentReads } from '../../payments/read-payment';
 import { errorHandler } from './error-handler';
 import { healthRouter, ReadinessCheck } from './health';
 import { paymentReadsRouter } from './payment-reads-route';
 import { paymentsRouter } from './payments-route';
 import { requestDeadline } from './request-deadline';
 import { VerifyStripeEvent, webhooksRouter } from './webhooks-route';
-import { StripeWebhooks } from '../payments/stripe-webhooks';
+import { StripeWebhooks } from '../../payments/apply-stripe-event';
 import { requestLog } from './request-log';
 
 export interface AppDependencies {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RequestHandler } from 'express';
-import { LogContext, Logger, withLogContext } from '../logger';
-import { Metrics } from '../metrics';
+import { LogContext, Logger, withLogContext } from '../../logger';
+import { Metrics } from '../../metrics';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);

@@ -1,7 +1,7 @@
 import { ErrorRequestHandler } from 'express';
-import { isDatabaseUnavailable } from '../db-errors';
-import { AppError } from '../errors';
-import { Logger } from '../logger';
+import { isDatabaseUnavailable } from '../../data-access/db-errors';
+import { AppError } from '../../errors';
+import { Logger } from '../../logger';
 
 /** Friendlier words for what express's body parser says about a malformed request. */
 const CLIENT_ERRORS: Record<string, string> = {

@@ -1,10 +1,10 @@
 import { Connection, Model, Schema, Types } from 'mongoose';
 import type Stripe from 'stripe';
-import { isDuplicateKey } from '../db-errors';
+import { isDuplicateKey } from '../data-access/db-errors';
 import { Logger } from '../logger';
 import { ChargeAttempts } from './charge-attempt';
-import { PaymentClaims } from './claims';
-import { Payment, PaymentModel, PaymentState } from './payment-model';
+import { PaymentClaims } from '../data-access/payment-claims';
+import { Payment, PaymentModel, PaymentState } from '../data-access/payment-model';
 
 /**
  * A Stripe event this service has handled, kept so a redelivery changes nothing

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { body, matchedData } from 'express-validator';
-import { isObjectId } from '../events/contracts';
-import { addLogContext } from '../logger';
-import { OrderPayments } from '../payments/pay-order';
-import { Payment } from '../payments/payment-model';
+import { isObjectId } from '../../events/contracts';
+import { addLogContext } from '../../logger';
+import { OrderPayments } from '../../payments/pay-order';
+import { Payment } from '../../data-access/payment-model';
 import { CurrentUser, requireUser } from './current-user';
 import { rejectInvalid } from './validate';
 

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { noDefiniteAnswer } from './stripe-errors';
+import { noDefiniteAnswer } from './errors';
 
 /** What the customer pays with: a card token (`tok_…`, the course client) or a PaymentMethod (`pm_…`, Stripe.js Elements). */
 export type PaymentMethodRef = { token: string } | { paymentMethodId: string };

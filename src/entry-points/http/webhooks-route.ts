@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import type Stripe from 'stripe';
-import { AppError } from '../errors';
-import { StripeWebhooks } from '../payments/stripe-webhooks';
+import { AppError } from '../../errors';
+import { StripeWebhooks } from '../../payments/apply-stripe-event';
 
 /** Checks a delivery's `Stripe-Signature` against the raw body; throws when it is missing, wrong or too old. */
 export type VerifyStripeEvent = (payload: Buffer, signature: string) => Stripe.Event;

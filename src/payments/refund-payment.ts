@@ -1,13 +1,13 @@
 import { Types } from 'mongoose';
-import { isDuplicateKey } from '../db-errors';
+import { isDuplicateKey } from '../data-access/db-errors';
 import { Subjects } from '../events/contracts';
 import { Logger } from '../logger';
 import { Metrics } from '../metrics';
 import { retryDelayMs } from './charge-attempt';
 import { CrashSwitch } from './crash-points';
-import { findLockHolder, Payment, PaymentModel, PaymentState, step } from './payment-model';
-import { Refund, RefundModel, RefundState } from './refund-model';
-import { RefundOutcome, StripeRefunds } from './stripe-refunds';
+import { findLockHolder, Payment, PaymentModel, PaymentState, step } from '../data-access/payment-model';
+import { Refund, RefundModel, RefundState } from '../data-access/refund-model';
+import { RefundOutcome, StripeRefunds } from '../stripe/refunds';
 
 /** One refund per payment: every retry of it is the same request to Stripe, so Stripe refunds once. */
 export function refundIdempotencyKey(paymentId: Types.ObjectId | string): string {
