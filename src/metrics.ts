@@ -48,8 +48,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Each gauge reads the database when scraped; NaN when it cannot. */
-  constructor(gauges: { outboxBacklog: () => Promise<number>; refundsOwed: () => Promise<number>; eventsParked: () => Promise<number> }) {
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Gauges that read the database when scraped (NaN when it cannot); registered once what they read exists. */
+  observe(gauges: { outboxBacklog: () => Promise<number>; refundsOwed: () => Promise<number>; eventsParked: () => Promise<number> }): void {
     const gauge = (name: string, help: string, read: () => Promise<number>) =>
       new Gauge({
         name,
@@ -62,6 +66,5 @@ export class Metrics {
     gauge('payments_outbox_backlog', 'Payments with a payment:created or payment:refunded not yet published', gauges.outboxBacklog);
     gauge('payments_refunds_owed', 'Refunds owed and not yet confirmed by Stripe', gauges.refundsOwed);
     gauge('payments_events_parked', 'Events parked for an operator after their last retry', gauges.eventsParked);
-    collectDefaultMetrics({ register: this.registry });
   }
 }

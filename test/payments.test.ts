@@ -353,11 +353,12 @@ describe('POST /api/payments: when Stripe fails', () => {
   test('when the process died after Stripe charged and before recording, then recovery records it with no second charge', async () => {
     const order = await fx.order({ price: 42 });
     // What a crashed instance leaves behind: its claim, and a charge Stripe made with the claim's key.
-    const { PaymentClaims } = await import('../src/data-access/payment-claims');
+    const { MongoPaymentClaims } = await import('../src/data-access/payment-claims');
+    const { OrderClaims } = await import('../src/payments/claim-order');
     const { AttemptLimit } = await import('../src/payments/attempt-limit');
-    const claims = new PaymentClaims(fx.paymentModel, 60_000, new AttemptLimit(10));
+    const claims = new OrderClaims(new MongoPaymentClaims(fx.paymentModel, 60_000), new AttemptLimit(10), 60_000);
     const stored = await fx.orderModel.findById(order.id).lean();
-    const claimedOrHeld = await claims.claim({ ...stored!, userId: order.userId }, 'pm_card_visa', 4200, 'usd', 'paymentMethodId');
+    const claimedOrHeld = await claims.claim({ ...stored!, userId: order.userId }, { card: 'pm_card_visa', method: 'paymentMethodId', amount: 4200, currency: 'usd' });
     const claim = 'claimed' in claimedOrHeld ? claimedOrHeld.claimed : undefined;
     const { default: Stripe } = await import('stripe');
     const stripe = new Stripe('sk_test_crashed', { host: '127.0.0.1', port: Number(new URL(fx.stripe!.url).port), protocol: 'http' });

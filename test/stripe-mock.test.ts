@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
-import { createStripe, StripeCharges } from '../src/stripe/charges';
+import { StripeCharges } from '../src/stripe/charges';
+import { createStripe } from '../src/stripe/client';
 import { eventually } from './support/eventually';
 import { PaymentsFixture } from './support/payments-fixture';
 

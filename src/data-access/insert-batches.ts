@@ -18,30 +18,16 @@ interface WriteErrorLike {
 /**
  * Coalesces the inserts asked for within one turn of the event loop into
  * unordered `insertMany` commands of at most `maxBatch` documents, and answers
- * every caller for its own document. A backlog of events delivered together is
- * written in a few commands instead of one per event: on FerretDB over
- * PostgreSQL an `insertMany` of 16 orders stores about 11,000 a second against
- * 950–2,300 for 64 concurrent `insertOne`s (`node bench/batch-inserts.js`); on
- * MongoDB it saves the round trips.
+ * every caller for its own document: a backlog of events is written in a few
+ * commands instead of one per event. Batches stay small (16) because FerretDB
+ * stores a batch that meets a duplicate key one document at a time; the figures
+ * are in docs/ferretdb.md ("Many writes in one command").
  *
- * Why 16 and not more: when a batch meets a duplicate key (an order whose
- * cancel came first and left a tombstone), FerretDB stores that batch one
- * document at a time in one connection, and the cancels racing for the same
- * orders wait on it; small batches keep several in flight (the bus hands out 64
- * events at a time). In the replay benchmark (10,000 orders created and
- * cancelled, NATS Streaming, busy machine) the creates took 28.4 s one insertOne
- * each, 52.6 s in batches of up to 256, 21.8 s in batches of up to 16 (README,
- * Many writes in one command). The replica also keeps duplicates out of the
- * batches where it can (replicate-order.ts, the tombstone hint).
- *
- * Unordered: a document refused does not stop the rest (MongoDB's `ordered:
- * false`, which FerretDB honours for inserts). Each caller's promise resolves
- * `'duplicate'` for a duplicate-key error on its document (code 11000), rejects
- * with its document's own write error for any other, and rejects with the
- * command's error when the command as a whole failed (the database unreachable,
- * a timeout): then none of the batch is known to be stored, and each caller
- * fails as it would for a lone insert (its event is redelivered, and a
- * redelivery that finds its document stored answers `'duplicate'`).
+ * Unordered: a document refused does not stop the rest. Each caller's promise
+ * resolves `'duplicate'` for a duplicate-key error on its document (code 11000),
+ * rejects with its document's own write error for any other, and rejects with
+ * the command's error when the command as a whole failed: then none of the batch
+ * is known to be stored, and each caller fails as a lone insert would.
  */
 export class InsertBatches<T> {
   private queued: Queued<T>[] = [];

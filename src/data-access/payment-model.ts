@@ -1,5 +1,8 @@
-import { Connection, Model, Schema, Types } from 'mongoose';
-import { driverCollection } from './driver-collection';
+import { Connection, Model, Schema } from 'mongoose';
+import { Payment, PaymentState } from '../payments/payment';
+
+/** A document's `history` (payments/payment.ts, HistoryStep). */
+export const historySchema = { type: [{ _id: false, at: Date, step: String, detail: String }], default: [] };
 
 /**
  * One document per payment attempt that reached the point of charging: a
@@ -38,58 +41,6 @@ import { driverCollection } from './driver-collection';
  * MongoDB's; the FerretDB stand-in loses one of two concurrent updates of a
  * document, so no design here may rely on two writers meeting in one document.)
  */
-export const PaymentState = { Charging: 'charging', Succeeded: 'succeeded', Failed: 'failed' } as const;
-export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
-
-/** One step in a payment's or a refund's life, for operators (`npm run payments -- show`). */
-export interface HistoryStep {
-  at: Date;
-  step: string;
-  detail?: string;
-}
-
-export interface Payment {
-  _id: Types.ObjectId;
-  orderId: string;
-  userId: string;
-  /** The order id while this attempt holds the order; `released:<paymentId>` once it failed. Unique. */
-  orderLock: string;
-  /** The user's attempt-limit slot this attempt took (attempt-limit.ts). Unique. */
-  attemptSlot: string;
-  /** The card token or PaymentMethod id, until the outcome is known. */
-  token?: string;
-  /** Which of the two `token` holds. */
-  method: 'token' | 'paymentMethodId';
-  tokenHash: string;
-  idempotencyKey: string;
-  /** Minor units of `currency`, as Stripe was asked to charge. */
-  amount: number;
-  currency: string;
-  state: PaymentState;
-  leaseUntil: Date;
-  chargeAttempts: number;
-  /** The Charge (`ch_…`, the PaymentIntent's `latest_charge`). */
-  stripeId?: string;
-  paymentIntentId?: string;
-  /** When Stripe first answered `requires_action` (3-D Secure) for this claim. */
-  actionRequiredAt?: Date;
-  /** True while nobody calls Stripe for it and the customer authenticates: a webhook may take it over before its lease ends. */
-  awaitingCustomer?: boolean;
-  chargedAt?: Date;
-  /** Why nothing was charged (state failed): the attempt's outcome and Stripe's message. */
-  failure?: { kind: string; message: string };
-  failedAt?: Date;
-  eventsOwed: string[];
-  /** True while `eventsOwed` is not empty: the indexed flag the outbox sweep looks for. */
-  owesEvents: boolean;
-  eventsDueAt: Date | null;
-  history: HistoryStep[];
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export const historySchema = { type: [{ _id: false, at: Date, step: String, detail: String }], default: [] };
-
 const paymentSchema = new Schema<Payment>(
   {
     orderId: { type: String, required: true },
@@ -133,22 +84,8 @@ paymentSchema.index({ stripeId: 1 });
 
 export type PaymentModel = Model<Payment>;
 
-/**
- * The payment that holds the order, if any: its charging or succeeded attempt
- * (`orderLock`, above). One unique key, straight to the driver: the request path
- * and every cancel a replay applies ask it.
- */
-export function findLockHolder(payments: PaymentModel, orderId: string): Promise<Payment | null> {
-  return driverCollection<Payment>(payments).findOne({ orderLock: orderId });
-}
-
 export function paymentModel(connection: Connection): PaymentModel {
   return connection.model<Payment>('Payment', paymentSchema);
-}
-
-/** A history entry for `$push`. */
-export function step(name: string, detail?: string): HistoryStep {
-  return detail === undefined ? { at: new Date(), step: name } : { at: new Date(), step: name, detail };
 }
 
 /**

@@ -1,55 +1,13 @@
-import { Connection, Model, Schema, Types } from 'mongoose';
-import { HistoryStep, historySchema } from './payment-model';
+import { Connection, Model, Schema } from 'mongoose';
+import { Refund, RefundState } from '../payments/payment';
+import { historySchema } from './payment-model';
 
 /**
- * The refund of a payment whose order is cancelled: at most one per payment
- * (unique on `paymentId`), inserted before Stripe is called, so the debt survives
- * any crash:
- *
- *   owed     - Stripe has not confirmed it yet. Whoever holds `leaseUntil` may
- *              call Stripe's Refunds API with `idempotencyKey`.
- *   refunded - Stripe holds it (`refundId`); `payment:refunded` is owed in the
- *              same write (`eventsOwed`/`eventsDueAt`, as in a payment).
- *   refused  - Stripe refused it for good (`failure`: already refunded, disputed);
- *              an operator takes it from there.
- *
- * Written by one holder at a time: whoever inserted it or holds its lease, then
- * the outbox. The cancel handler and the payment recorder only ever insert it.
+ * The refunds collection (payments/payment.ts, Refund, for the states): at most
+ * one per payment (unique on `paymentId`), inserted before Stripe is called, so
+ * the debt survives any crash. Written by one holder at a time: whoever inserted
+ * it or holds its lease, then the outbox.
  */
-export const RefundState = { Owed: 'owed', Refunded: 'refunded', Refused: 'refused' } as const;
-export type RefundState = (typeof RefundState)[keyof typeof RefundState];
-
-export interface Refund {
-  _id: Types.ObjectId;
-  paymentId: Types.ObjectId;
-  orderId: string;
-  /** The charge refunded (`ch_…`). */
-  stripeId: string;
-  /** Minor units of `currency`: always the whole charged amount. */
-  amount: number;
-  currency: string;
-  /** Why the money is given back: the order was cancelled before or while it was charged. */
-  reason: 'order_cancelled';
-  /** `refund-<paymentId>`: every retry of this refund is the same request to Stripe. */
-  idempotencyKey: string;
-  state: RefundState;
-  leaseUntil: Date;
-  /** Calls to Stripe so far, the one in flight included. */
-  attempts: number;
-  /** Stripe's refund id (`re_…`) once Stripe confirmed it. */
-  refundId?: string;
-  refundedAt?: Date;
-  /** Stripe's definite refusal: its error code and message. */
-  failure?: { code: string; message: string };
-  eventsOwed: string[];
-  /** True while `eventsOwed` is not empty: the indexed flag the outbox sweep looks for. */
-  owesEvents: boolean;
-  eventsDueAt: Date | null;
-  history: HistoryStep[];
-  createdAt: Date;
-  updatedAt: Date;
-}
-
 const refundSchema = new Schema<Refund>(
   {
     paymentId: { type: Schema.Types.ObjectId, required: true },

@@ -42,7 +42,30 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** What became of one delivered message; `acked` and `malformed` are acked, `failed` is left for redelivery. */
+export type EventOutcome = 'acked' | 'malformed' | 'failed';
+
 /** The payload can never be handled: log it and ack it. */
 export class MalformedEvent extends Error {
   override name = 'MalformedEvent';
+}
+
+/** The settings both broker adapters take. Times in milliseconds. */
+export interface BusOptions {
+  url: string;
+  /** The client's name at the server (the pod name). */
+  clientId: string;
+  /** Queue group and durable name (NATS Streaming) or durable consumer (JetStream): every instance shares it. */
+  queueGroup: string;
+  ackWaitMs: number;
+  /** Messages this process handles at once (default 64): a backlog is taken in steps. */
+  maxInFlight?: number;
+  /** How long a publish waits for the server's ack. */
+  publishTimeoutMs?: number;
+  /** Pings: how a dead connection or session is noticed. */
+  pingIntervalMs?: number;
+  maxPingsOut?: number;
+  connectTimeoutMs?: number;
+  /** Told of every message handled, for metrics. */
+  onHandled?: (subject: string, outcome: EventOutcome) => void;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Connection, Model, Schema } from 'mongoose';
+import { doublingDelayMs } from '../backoff';
 import { isDatabaseUnavailable, isDuplicateKey } from '../data-access/db-errors';
 import { Logger } from '../logger';
 import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
@@ -196,7 +197,7 @@ export class DeadLetters {
   }
 
   private retryWaitMs(attempts: number): number {
-    return Math.min(this.options.retryBaseMs * 2 ** (attempts - 1), MAX_RETRY_WAIT_MS);
+    return doublingDelayMs(attempts, this.options.retryBaseMs, MAX_RETRY_WAIT_MS);
   }
 }
 

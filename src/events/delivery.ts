@@ -1,9 +1,7 @@
+import { delay } from '../backoff';
 import { Logger } from '../logger';
-import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
+import { EventHandler, EventOutcome, IncomingEvent, MalformedEvent } from './bus';
 import { inEventContext } from './event-log-context';
-
-/** What became of one delivered message; `acked` and `malformed` are acked, `failed` is left for redelivery. */
-export type EventOutcome = 'acked' | 'malformed' | 'failed';
 
 /**
  * The contract every adapter keeps: a handler that returns is acked; one that
@@ -21,15 +19,18 @@ export function handleDelivery(
   logger: Logger,
 ): Promise<EventOutcome> {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
-  return inEventContext(meta.subject, text, () => handle(handler, meta, text, logger));
+  const data = parseJson(text);
+  return inEventContext(meta.subject, data, () => handle(handler, meta, data, logger));
 }
 
-async function handle(handler: EventHandler, meta: Omit<IncomingEvent, 'data'>, text: string, logger: Logger): Promise<EventOutcome> {
+/** `data` is the parsed payload, or the MalformedEvent that says it is not JSON. */
+async function handle(handler: EventHandler, meta: Omit<IncomingEvent, 'data'>, data: unknown, logger: Logger): Promise<EventOutcome> {
   const started = process.hrtime.bigint();
   logger.trace(meta, 'event received');
   let outcome: EventOutcome;
   try {
-    await handler({ ...meta, data: parseJson(text) });
+    if (data instanceof MalformedEvent) throw data;
+    await handler({ ...meta, data });
     outcome = 'acked';
   } catch (err) {
     if (err instanceof MalformedEvent) {
@@ -54,6 +55,30 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new MalformedEvent('payload is not JSON');
+    return new MalformedEvent('payload is not JSON');
+  }
+}
+
+/** The deliveries a bus is handling now, so that closing can wait for them. */
+export class InFlight {
+  private readonly running = new Set<Promise<void>>();
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  track(handling: Promise<void>): void {
+    const done = handling.finally(() => this.running.delete(done));
+    this.running.add(done);
+  }
+
+  /** Resolves when one of them ends. */
+  anyDone(): Promise<void> {
+    return Promise.race(this.running);
+  }
+
+  /** Resolves when all have ended, or after `maxMs` milliseconds. */
+  settled(maxMs: number): Promise<void> {
+    return Promise.race([Promise.allSettled([...this.running]).then(() => undefined), delay(maxMs)]);
   }
 }

@@ -4,22 +4,14 @@ import { withLogContext } from '../logger';
  * Runs the handling of one incoming event so that every line it logs (the bus
  * adapter's and the handler's) names the subject and, where the payload has one,
  * the order: `orderId` of payment:* events, `id` of order:* events. Every bus
- * adapter wraps its deliveries in it.
+ * adapter wraps its deliveries in it. `data` is the parsed payload.
  */
-export function inEventContext<T>(subject: string, payload: unknown, fn: () => T): T {
-  const orderId = orderIdOf(subject, payload);
+export function inEventContext<T>(subject: string, data: unknown, fn: () => T): T {
+  const orderId = orderIdOf(subject, data);
   return withLogContext({ subject, ...(orderId ? { orderId } : {}) }, fn);
 }
 
-function orderIdOf(subject: string, payload: unknown): string | undefined {
-  let data = payload;
-  if (typeof data === 'string' || Buffer.isBuffer(data)) {
-    try {
-      data = JSON.parse(data.toString());
-    } catch {
-      return undefined;
-    }
-  }
+function orderIdOf(subject: string, data: unknown): string | undefined {
   if (data === null || typeof data !== 'object') return undefined;
   const { orderId, id } = data as { orderId?: unknown; id?: unknown };
   const found = typeof orderId === 'string' ? orderId : subject.startsWith('order:') && typeof id === 'string' ? id : undefined;

@@ -1,36 +1,21 @@
 import { jetstream, JetStreamClient, JetStreamManager, jetstreamManager, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { delay, retryUntilDone } from '../backoff';
 import { Logger } from '../logger';
-import { EventBus, EventHandler, PublishOptions } from './bus';
-import { EventOutcome, handleDelivery, shouldAck } from './delivery';
+import { BusOptions, EventBus, EventHandler, PublishOptions } from './bus';
+import { handleDelivery, InFlight, shouldAck } from './delivery';
 import { ensureConsumer, ensureStream, StreamSpec } from './jetstream-setup';
 
-export interface JetStreamBusOptions {
-  url: string;
-  /** Connection name shown by the server's monitoring (the pod name). */
-  clientId: string;
+export interface JetStreamBusOptions extends BusOptions {
   /** The stream holding the platform's subjects; created if missing (see ensureStream). */
   stream: StreamSpec;
-  /** Durable consumer name shared by every instance of the service (the queue group). */
-  queueGroup: string;
-  ackWaitMs: number;
-  /** Messages this process pulls and handles at once (the pull batch). Default 64. */
-  maxInFlight?: number;
-  /** Unacked messages the consumer hands out over all instances together. Default 1024. */
+  /** Unacked messages the consumer hands out over all instances together (default 1024). */
   maxAckPending?: number;
-  /** How long a publish waits for the stream's ack before it fails. */
-  publishTimeoutMs?: number;
-  /** Client pings: how a dead connection is noticed. */
-  pingIntervalMs?: number;
-  maxPingsOut?: number;
-  connectTimeoutMs?: number;
-  /** Told of every message handled, for metrics. */
-  onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
 
 type NatsConnection = Awaited<ReturnType<typeof connect>>;
 
-const RETRY_DELAY_MS = { first: 250, max: 5000 };
+const RETRY_DELAY_MS = { firstMs: 250, maxMs: 5000 };
 /** Consumer notifications after which the stream or consumer must be made again (server lost its store). */
 const MISSING = new Set(['consumer_not_found', 'consumer_deleted', 'stream_not_found']);
 
@@ -52,7 +37,7 @@ const MISSING = new Set(['consumer_not_found', 'consumer_deleted', 'stream_not_f
  */
 export class JetStreamBus implements EventBus {
   private readonly handlers = new Map<string, EventHandler>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new InFlight();
   private readonly js: JetStreamClient;
   private messages?: ConsumerMessages;
   /** Subjects the consumer was last set up with. */
@@ -116,7 +101,7 @@ export class JetStreamBus implements EventBus {
   async close(drainMs = 5000): Promise<void> {
     this.closing = true;
     await this.messages?.close().catch(() => undefined);
-    await Promise.race([Promise.allSettled([...this.inFlight]), delay(drainMs)]);
+    await this.inFlight.settled(drainMs);
     await Promise.race([this.nc.drain().catch(() => undefined), delay(2000)]);
     if (!this.nc.isClosed()) await this.nc.close();
   }
@@ -130,29 +115,19 @@ export class JetStreamBus implements EventBus {
     });
   }
 
-  private async setUp(): Promise<void> {
-    let wait = RETRY_DELAY_MS.first;
-    while (!this.closing) {
-      const subjects = [...this.handlers.keys()];
-      try {
+  private setUp(): Promise<void> {
+    return retryUntilDone(
+      async () => {
+        const subjects = [...this.handlers.keys()];
         await ensureStream(this.jsm, this.options.stream);
-        await ensureConsumer(this.jsm, {
-          stream: this.options.stream.name,
-          durable: this.options.queueGroup,
-          subjects,
-          ackWaitMs: this.options.ackWaitMs,
-          maxAckPending: this.options.maxAckPending ?? 1024,
-        });
+        const { stream, queueGroup: durable, ackWaitMs, maxAckPending = 1024 } = this.options;
+        await ensureConsumer(this.jsm, { stream: stream.name, durable, subjects, ackWaitMs, maxAckPending });
         this.consumed = new Set(subjects);
-        this.logger.info({ subjects, consumer: this.options.queueGroup }, 'subscribed');
+        this.logger.info({ subjects, consumer: durable }, 'subscribed');
         this.consuming ??= this.consume().finally(() => (this.consuming = undefined));
-        return;
-      } catch (err) {
-        this.logger.warn({ err, retryInMs: wait }, 'could not set up the JetStream consumer');
-        await delay(wait);
-        wait = Math.min(wait * 2, RETRY_DELAY_MS.max);
-      }
-    }
+      },
+      { ...RETRY_DELAY_MS, stopped: () => this.closing, onFailure: (err, retryInMs) => this.logger.warn({ err, retryInMs }, 'could not set up the JetStream consumer') },
+    );
   }
 
   private async consume(): Promise<void> {
@@ -164,15 +139,14 @@ export class JetStreamBus implements EventBus {
         this.messages = messages;
         void this.watchConsumer(messages);
         for await (const message of messages) {
-          while (this.inFlight.size >= maxInFlight) await Promise.race(this.inFlight);
-          const done = this.deliver(message).finally(() => this.inFlight.delete(done));
-          this.inFlight.add(done);
+          while (this.inFlight.size >= maxInFlight) await this.inFlight.anyDone();
+          this.inFlight.track(this.deliver(message));
         }
       } catch (err) {
         if (!this.closing) this.logger.warn({ err }, 'pulling from JetStream failed; retrying');
       }
       this.messages = undefined;
-      if (!this.closing) await delay(RETRY_DELAY_MS.first);
+      if (!this.closing) await delay(RETRY_DELAY_MS.firstMs);
     }
   }
 
@@ -181,9 +155,7 @@ export class JetStreamBus implements EventBus {
       if (MISSING.has(status.type)) {
         this.logger.warn({ status }, 'JetStream consumer or stream missing; setting them up again');
         this.refresh();
-      } else if (status.type === 'heartbeats_missed') {
-        this.logger.warn({ count: status.count }, 'JetStream heartbeats missed');
-      }
+      } else if (status.type === 'heartbeats_missed') this.logger.warn({ count: status.count }, 'JetStream heartbeats missed');
     }
   }
 
@@ -213,8 +185,4 @@ export class JetStreamBus implements EventBus {
     if (shouldAck(outcome)) message.ack();
     this.options.onHandled?.(meta.subject, outcome);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

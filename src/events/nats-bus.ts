@@ -1,31 +1,14 @@
 import { connect, Message, Stan } from 'node-nats-streaming';
+import { delay, retryUntilDone } from '../backoff';
 import { Logger } from '../logger';
-import { EventBus, EventHandler, PublishOptions } from './bus';
-import { EventOutcome, handleDelivery, shouldAck } from './delivery';
+import { BusOptions, EventBus, EventHandler, PublishOptions } from './bus';
+import { handleDelivery, InFlight, shouldAck } from './delivery';
 
-export interface NatsBusOptions {
-  url: string;
+export interface NatsBusOptions extends BusOptions {
   clusterId: string;
-  clientId: string;
-  /** Queue group and durable name: every instance of the service shares them. */
-  queueGroup: string;
-  ackWaitMs: number;
-  /**
-   * Unacked messages the server may hand this process per subscription. Bounded so
-   * a backlog is taken in steps, not all at once into memory and the database queue.
-   */
-  maxInFlight?: number;
-  /** How long a publish waits for the server's ack before it fails. */
-  publishTimeoutMs?: number;
-  /** Streaming-level pings: how a dead session (server restarted without its state) is noticed. */
-  pingIntervalMs?: number;
-  maxPingsOut?: number;
-  connectTimeoutMs?: number;
-  /** Told of every message handled, for metrics. */
-  onHandled?: (subject: string, outcome: EventOutcome) => void;
 }
 
-const RECONNECT_DELAY_MS = { first: 250, max: 5000 };
+const RECONNECT_DELAY_MS = { firstMs: 250, maxMs: 5000 };
 
 /**
  * EventBus over NATS Streaming. Owns acking and redelivery: a handler that
@@ -38,7 +21,7 @@ export class NatsStreamingBus implements EventBus {
   private stan?: Stan;
   private readonly handlers = new Map<string, EventHandler>();
   private readonly readySubjects = new Set<string>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new InFlight();
   private closing = false;
   /** False while the NATS connection under the session is down and reconnecting. */
   private linked = true;
@@ -80,18 +63,13 @@ export class NatsStreamingBus implements EventBus {
   /** Lets handlers in progress finish (bounded), then closes; durable subscriptions remain. */
   async close(drainMs = 5000): Promise<void> {
     this.closing = true;
-    await Promise.race([Promise.allSettled([...this.inFlight]), delay(drainMs)]);
+    await this.inFlight.settled(drainMs);
     const stan = this.stan;
     this.stan = undefined;
     if (!stan) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      stan.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      stan.close();
-    });
+    const closed = new Promise<void>((resolve) => stan.once('close', () => resolve()));
+    stan.close();
+    await Promise.race([closed, delay(2000)]);
   }
 
   private open(): Promise<Stan> {
@@ -115,12 +93,9 @@ export class NatsStreamingBus implements EventBus {
         for (const [subject, handler] of this.handlers) this.attach(stan, subject, handler);
       });
       stan.on('error', (err: unknown) => {
-        if (!connected) {
-          stan.close();
-          reject(toError(err));
-        } else {
-          this.logger.warn({ err: toError(err) }, 'NATS Streaming error');
-        }
+        if (connected) return this.logger.warn({ err: toError(err) }, 'NATS Streaming error');
+        stan.close();
+        reject(toError(err));
       });
       stan.on('connection_lost', (err: unknown) => this.lost(stan, toError(err)));
       stan.on('close', () => this.lost(stan, new Error('connection closed')));
@@ -142,32 +117,20 @@ export class NatsStreamingBus implements EventBus {
     this.readySubjects.clear();
     this.logger.error({ err: reason }, 'NATS Streaming session lost; opening a new one');
     // A session that still answers the server's heartbeats would keep our client id taken.
-    try {
-      stan.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(stan);
     void this.reconnect();
   }
 
-  private async reconnect(): Promise<void> {
-    let wait = RECONNECT_DELAY_MS.first;
-    while (!this.closing) {
-      try {
+  private reconnect(): Promise<void> {
+    return retryUntilDone(
+      async () => {
         const stan = await this.open();
-        if (this.closing) {
-          stan.close();
-          return;
-        }
+        if (this.closing) return closeQuietly(stan);
         this.stan = stan;
         this.linked = true;
-        return;
-      } catch (err) {
-        this.logger.warn({ err, retryInMs: wait }, 'could not reach NATS Streaming');
-        await delay(wait);
-        wait = Math.min(wait * 2, RECONNECT_DELAY_MS.max);
-      }
-    }
+      },
+      { ...RECONNECT_DELAY_MS, stopped: () => this.closing, onFailure: (err, retryInMs) => this.logger.warn({ err, retryInMs }, 'could not reach NATS Streaming') },
+    );
   }
 
   private attach(stan: Stan, subject: string, handler: EventHandler): void {
@@ -179,7 +142,7 @@ export class NatsStreamingBus implements EventBus {
       .setMaxInFlight(this.options.maxInFlight ?? 64)
       .setDeliverAllAvailable()
       .setDurableName(queueGroup);
-    const subscription = stan.subscribe(subject, queueGroup, options);
+    const subscription = stan.subscribe(subject, queueGroup, options); // durable: resumes where the last ack left it
     subscription.on('ready', () => {
       if (this.stan === stan || this.stan === undefined) this.readySubjects.add(subject);
       this.logger.info({ subject, queueGroup }, 'subscribed');
@@ -191,8 +154,7 @@ export class NatsStreamingBus implements EventBus {
     subscription.on('error', failed);
     subscription.on('timeout', failed);
     subscription.on('message', (message: Message) => {
-      const done = this.deliver(message, handler).finally(() => this.inFlight.delete(done));
-      this.inFlight.add(done);
+      this.inFlight.track(this.deliver(message, handler));
     });
   }
 
@@ -212,16 +174,19 @@ export class NatsStreamingBus implements EventBus {
     try {
       message.ack();
     } catch (err) {
-      // The session that delivered it is gone; the message will be redelivered.
       this.logger.warn({ ...meta, err }, 'could not ack: session closed');
     }
   }
 }
 
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
+function closeQuietly(stan: Stan): void {
+  try {
+    stan.close();
+  } catch {
+    // already closed
+  }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

@@ -5,7 +5,7 @@
  *
  * The order replica runs every write of one order through it, so this process
  * never has two writes to the same order in flight. MongoDB makes each write
- * atomic anyway; FerretDB does not (README, Atomicity under concurrency): two
+ * atomic anyway; FerretDB does not (docs/ferretdb.md, Atomicity under concurrency): two
  * concurrent updates of one document both read it, and the later write, computed
  * from a stale read, undoes the other (a cancel at version 3 lost to one at
  * version 2, seen in test/order-replication.test.ts under load). Memory: one

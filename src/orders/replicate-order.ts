@@ -1,17 +1,21 @@
-import type { mongo } from 'mongoose';
-import { isDuplicateKey } from '../data-access/db-errors';
-import { driverCollection } from '../data-access/driver-collection';
 import { OrderCancelled, OrderCreated } from '../events/contracts';
 import { Logger } from '../logger';
-import { InsertBatches } from '../data-access/insert-batches';
 import { OneAtATime } from './one-at-a-time';
-import { Order, OrderModel, OrderStatus } from '../data-access/order-model';
-
-/** An order as inserted from `order:created`, with the timestamps mongoose would add. */
-type StoredOrder = Order & { createdAt: Date; updatedAt: Date };
+import { Order } from './order';
 
 /** How many tombstones the replica remembers to fill without an insert first: a hint, so a bound and nothing more. */
 const TOMBSTONE_HINTS = 10_000;
+
+/** What the replica needs from storage (data-access/order-store.ts). */
+export interface OrderReplicaStore {
+  find(orderId: string): Promise<Order | null>;
+  /** `duplicate`: an order with this id is stored already (a redelivery, or a tombstone). */
+  insert(order: Order): Promise<'inserted' | 'duplicate'>;
+  /** Gives a tombstone its user and price (it stays cancelled); false when there was no tombstone to fill. */
+  fillTombstone(order: { _id: string; userId: string; price: number }): Promise<boolean>;
+  /** Stores the order cancelled at `version` unless it is there at that version or later (`stale`); `tombstone` when no order was stored. */
+  cancel(orderId: string, version: number): Promise<'tombstone' | 'cancelled' | 'stale'>;
+}
 
 /** The stored order disagrees with the event about who ordered what: retrying will not help, an operator must look. */
 export class OrderConflict extends Error {
@@ -25,19 +29,13 @@ export class OrderConflict extends Error {
  * later `order:created` fills in but cannot make payable again.
  */
 export class OrderReplica {
-  /** The driver's collection under the model: the event is validated already, so no casting is needed. */
-  private readonly collection: mongo.Collection<StoredOrder>;
-  private readonly inserts: InsertBatches<StoredOrder>;
-  /**
-   * Orders this process stored as tombstones whose order:created has not come yet
-   * (the oldest forgotten past TOMBSTONE_HINTS): see store().
-   */
+  /** Orders this process stored as tombstones whose order:created has not come yet (the oldest forgotten past TOMBSTONE_HINTS). */
   private readonly tombstones = new Set<string>();
   /** Every write of one order, one at a time in this process (one-at-a-time.ts says why). */
   private readonly perOrder = new OneAtATime();
 
   constructor(
-    orders: OrderModel,
+    private readonly orders: OrderReplicaStore,
     private readonly logger: Logger,
     /**
      * Told of every cancel of a stored order once it is stored cancelled
@@ -45,10 +43,7 @@ export class OrderReplica {
      * order must be refunded. (A cancel that leaves a tombstone has no payment to find.)
      */
     private readonly onCancelled: (orderId: string) => Promise<void> = async () => {},
-  ) {
-    this.collection = driverCollection<StoredOrder>(orders);
-    this.inserts = new InsertBatches<StoredOrder>(this.collection);
-  }
+  ) {}
 
   /**
    * Stores a new order; a redelivered duplicate changes nothing; a tombstone left
@@ -60,38 +55,22 @@ export class OrderReplica {
   }
 
   private async store(event: OrderCreated): Promise<void> {
-    // A tombstone this process stored: straight to the fill, so that the batched
-    // insert below meets no duplicate (FerretDB stores a batch with one duplicate one
-    // document at a time). A hint only: without it the insert's duplicate leads here too.
+    // A tombstone this process stored goes straight to the fill, so the batched insert meets
+    // no duplicate (FerretDB stores a batch with a duplicate one document at a time: docs/ferretdb.md).
     if (this.tombstones.delete(event.id) && (await this.fill(event))) return;
-    // Straight to the driver (the event is validated already), batched with the other
-    // orders delivered in this turn: a backlog replicates at the database's speed.
-    const now = new Date();
-    const outcome = await this.inserts.insert({
-      _id: event.id,
-      version: event.version,
-      userId: event.userId,
-      price: event.price,
-      status: event.status,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const { id: _id, version, userId, price, status } = event;
+    const outcome = await this.orders.insert({ _id, version, userId, price, status });
     if (outcome === 'inserted' || (await this.fill(event))) return;
-    const stored = await this.collection.findOne({ _id: event.id });
+    const stored = await this.orders.find(event.id);
     if (stored && (stored.userId !== event.userId || stored.price !== event.price)) {
       throw new OrderConflict(`order ${event.id} is stored with another user or price than this order:created carries`);
     }
   }
 
-  /** Gives a tombstone its user and price (it stays cancelled); false when there was no tombstone to fill. */
   private async fill(event: OrderCreated): Promise<boolean> {
-    const filled = await this.collection.updateOne(
-      { _id: event.id, userId: { $exists: false } },
-      { $set: { userId: event.userId, price: event.price, updatedAt: new Date() } },
-    );
-    if (filled.modifiedCount === 0) return false;
-    this.logger.info({ orderId: event.id }, 'order created after its cancel: stored, still cancelled');
-    return true;
+    const filled = await this.orders.fillTombstone({ _id: event.id, userId: event.userId, price: event.price });
+    if (filled) this.logger.info({ orderId: event.id }, 'order created after its cancel: stored, still cancelled');
+    return filled;
   }
 
   /**
@@ -106,27 +85,14 @@ export class OrderReplica {
 
   private async cancel(event: OrderCancelled): Promise<void> {
     const log = { orderId: event.id, version: event.version };
-    // Straight to the driver, as in created(): the timestamps mongoose would add are written here.
-    const older = { _id: event.id, version: { $lt: event.version } };
-    const now = new Date();
-    const cancel = { $set: { version: event.version, status: OrderStatus.Cancelled, updatedAt: now } };
-    try {
-      const result = await this.collection.updateOne(older, { ...cancel, $setOnInsert: { createdAt: now } }, { upsert: true });
-      if (result.upsertedCount > 0) {
-        // No order was stored, so none could be paid: there is no payment to look for.
-        this.rememberTombstone(event.id);
-        this.logger.info(log, 'order cancelled before it was created: tombstone stored');
-        return;
-      }
-      this.logger.info(log, 'order cancelled');
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      // The upsert met a stored order: either it is at this version or later already,
-      // or its order:created landed between the update's search and its insert.
-      const result = await this.collection.updateOne(older, cancel);
-      if (result.matchedCount > 0) this.logger.info(log, 'order cancelled');
-      else this.logger.debug(log, 'stale cancel ignored');
+    const outcome = await this.orders.cancel(event.id, event.version);
+    if (outcome === 'tombstone') {
+      this.rememberTombstone(event.id);
+      this.logger.info(log, 'order cancelled before it was created: tombstone stored');
+      return;
     }
+    if (outcome === 'cancelled') this.logger.info(log, 'order cancelled');
+    else this.logger.debug(log, 'stale cancel ignored');
     await this.onCancelled(event.id);
   }
 

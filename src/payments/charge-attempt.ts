@@ -1,9 +1,10 @@
+import { doublingDelayMs } from '../backoff';
 import { Logger } from '../logger';
 import { Metrics } from '../metrics';
-import { PaymentClaims } from '../data-access/payment-claims';
 import { CrashSwitch } from './crash-points';
-import { Payment } from '../data-access/payment-model';
-import { ChargeOutcome, ChargeRequest, LookupOutcome, StripeCharges } from '../stripe/charges';
+import { Payment } from './payment';
+import { ChargeOutcome, ChargeRequest, LookupOutcome, PaymentProvider } from './payment-provider';
+import { ChargeOutcomeStore } from './stores';
 
 export type AttemptResult =
   /** Charged and recorded (if the order was cancelled meanwhile, the outbox owes the refund instead of announcing it). */
@@ -14,14 +15,14 @@ export type AttemptResult =
   | { kind: 'nothing'; message: string }
   | Exclude<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'idempotency_conflict' }>;
 
-/** How long to wait before asking Stripe again about an unanswered charge. */
+/** How long to wait before asking Stripe again about an unanswered charge or refund, in ms: doubling, at most 10 minutes. */
 export function retryDelayMs(attempt: number, baseMs: number): number {
-  return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 10 * 60_000);
+  return doublingDelayMs(attempt, baseMs, 10 * 60_000);
 }
 
 export interface ChargeAttemptsDeps {
-  claims: PaymentClaims;
-  charges: StripeCharges;
+  outcomes: ChargeOutcomeStore;
+  provider: PaymentProvider;
   /** Told of each recorded payment, so its event can be relayed at once. */
   onPaid: (payment: Payment) => void;
   /** How long the recorder holds the new payment's event before the outbox sweep may take it. */
@@ -52,21 +53,21 @@ export class ChargeAttempts {
   constructor(private readonly deps: ChargeAttemptsDeps) {}
 
   async run(claim: Payment): Promise<AttemptResult> {
-    const { charges, metrics, crash } = this.deps;
+    const { provider, metrics, crash } = this.deps;
     crash('after-claim');
     const stopTimer = metrics.chargeSeconds.startTimer();
     let outcome: ChargeOutcome | LookupOutcome;
     if (claim.chargeAttempts <= 1) {
-      outcome = await charges.charge(this.request(claim));
+      outcome = await provider.charge(this.request(claim));
     } else {
-      outcome = await charges.lookup({ paymentId: String(claim._id), paymentIntentId: claim.paymentIntentId, since: claim.createdAt });
-      if (outcome.kind === 'none') outcome = await charges.charge(this.request(claim));
-      if (outcome.kind === 'requires_action' && this.abandoned(claim)) outcome = await charges.cancel(outcome.paymentIntentId);
+      outcome = await provider.lookup({ paymentId: String(claim._id), paymentIntentId: claim.paymentIntentId, since: claim.createdAt });
+      if (outcome.kind === 'none') outcome = await provider.charge(this.request(claim));
+      if (outcome.kind === 'requires_action' && this.abandoned(claim)) outcome = await provider.cancel(outcome.paymentIntentId);
       // The customer, who holds the client secret, could confirm a failed 3-D Secure PaymentIntent again
       // (Stripe.js) after the order is freed: cancel it first, so the release is final (or find it succeeded).
       if (outcome.kind === 'declined' && outcome.paymentIntentId && !outcome.canceled && claim.actionRequiredAt) {
         const { message } = outcome;
-        outcome = await charges.cancel(outcome.paymentIntentId);
+        outcome = await provider.cancel(outcome.paymentIntentId);
         // Cancelled as planned: the attempt failed for Stripe's reason (say, authentication failed), not for our cancel.
         if (outcome.kind === 'declined' && outcome.canceled) outcome = { ...outcome, message };
       }
@@ -93,12 +94,12 @@ export class ChargeAttempts {
   }
 
   private async settle(claim: Payment, outcome: ChargeOutcome | LookupOutcome): Promise<AttemptResult> {
-    const { claims, crash } = this.deps;
+    const { outcomes, crash } = this.deps;
     const log = this.deps.logger.child({ orderId: claim.orderId, paymentId: String(claim._id) });
     switch (outcome.kind) {
       case 'charged': {
         crash('after-charge');
-        const payment = await claims.record(claim, outcome, this.deps.eventLeaseMs);
+        const payment = await outcomes.record(claim, outcome, this.deps.eventLeaseMs);
         log.info({ stripeId: outcome.stripeId, paymentIntentId: outcome.paymentIntentId, amount: claim.amount, currency: claim.currency }, 'payment recorded');
         crash('after-record');
         this.deps.onPaid(payment);
@@ -106,36 +107,36 @@ export class ChargeAttempts {
       }
       case 'declined':
       case 'rejected':
-        await claims.release(claim, { kind: outcome.kind, message: outcome.message });
+        await outcomes.release(claim, { kind: outcome.kind, message: outcome.message });
         log.info({ outcome: outcome.kind, reason: outcome.message }, 'charge failed; order released');
         return outcome;
       case 'idempotency_conflict':
       case 'none':
         // Only reached through a replay: `none` never leaves run(). Stripe ran nothing under this key.
-        await claims.release(claim, { kind: 'nothing', message: outcome.kind === 'none' ? 'Stripe holds nothing for this attempt' : 'Stripe refused the key: an idempotency error' });
+        await outcomes.release(claim, { kind: 'nothing', message: outcome.kind === 'none' ? 'Stripe holds nothing for this attempt' : 'Stripe refused the key: an idempotency error' });
         log.warn({ reason: outcome.kind }, 'Stripe holds nothing for this claim; order released');
         return { kind: 'nothing', message: outcome.kind };
       case 'requires_action': {
         const retryInMs = Math.min(retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs), this.deps.actionTimeoutMs);
-        await claims.defer(claim, retryInMs, 'customer authenticating', { paymentIntentId: outcome.paymentIntentId, actionRequired: true });
+        await outcomes.defer(claim, retryInMs, 'customer authenticating', { paymentIntentId: outcome.paymentIntentId, actionRequired: true });
         log.info({ paymentIntentId: outcome.paymentIntentId }, 'card needs authentication; claim kept');
         return { kind: 'requires_action', payment: claim, paymentIntentId: outcome.paymentIntentId, clientSecret: outcome.clientSecret };
       }
       case 'processing': {
         const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
-        await claims.defer(claim, retryInMs, 'Stripe processing', { paymentIntentId: outcome.paymentIntentId });
+        await outcomes.defer(claim, retryInMs, 'Stripe processing', { paymentIntentId: outcome.paymentIntentId });
         return outcome;
       }
       case 'unknown':
       case 'unavailable': {
         if (outcome.kind === 'unknown' && outcome.replayed && claim.chargeAttempts > 1) {
           // Stripe's stored answer for the key, and (asked just before) no PaymentIntent for the claim: nothing was charged.
-          await claims.release(claim, { kind: 'nothing', message: `Stripe replayed a stored failure: ${outcome.message}` });
+          await outcomes.release(claim, { kind: 'nothing', message: `Stripe replayed a stored failure: ${outcome.message}` });
           log.warn({ reason: outcome.message }, 'Stripe replayed a stored failure and holds nothing for this claim; order released');
           return { kind: 'nothing', message: outcome.message };
         }
         const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
-        await claims.defer(claim, retryInMs);
+        await outcomes.defer(claim, retryInMs, 'charge outcome unknown', {});
         log.warn({ reason: outcome.message, attempt: claim.chargeAttempts, retryInMs }, 'charge outcome unknown; will ask Stripe again');
         return outcome;
       }

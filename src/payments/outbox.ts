@@ -1,12 +1,10 @@
-import { Model, Types } from 'mongoose';
-import { driverCollection } from '../data-access/driver-collection';
 import { EventBus } from '../events/bus';
 import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
-import { Order, OrderModel, OrderStatus } from '../data-access/order-model';
+import { OrderStatus } from '../orders/order';
 import { CrashSwitch } from './crash-points';
-import { HistoryStep, Payment, PaymentModel, step } from '../data-access/payment-model';
-import { Refund, RefundModel } from '../data-access/refund-model';
+import { OwesEvents, Payment, Refund, step } from './payment';
+import { OrderReader, OwedEventsStore } from './stores';
 
 export interface OutboxOptions {
   /** How long one instance may hold a document's events while publishing them, in milliseconds. */
@@ -15,18 +13,9 @@ export interface OutboxOptions {
   retryMs: number;
 }
 
-/** What a document that owes events keeps for the outbox (see payment-model.ts). */
-interface OwesEvents {
-  _id: Types.ObjectId;
-  eventsOwed: string[];
-  owesEvents: boolean;
-  eventsDueAt: Date | null;
-  history: HistoryStep[];
-}
-
 /** One kind of document that owes events, and how to make each event from it. */
 interface EventSource<T extends OwesEvents> {
-  model: Model<T>;
+  store: OwedEventsStore<T>;
   eventFor(subject: string, doc: T): PaymentCreated | PaymentRefunded;
   /**
    * Run before the document's events are published; false: they are not to be
@@ -36,9 +25,9 @@ interface EventSource<T extends OwesEvents> {
 }
 
 export interface OutboxDeps {
-  payments: PaymentModel;
-  refunds: RefundModel;
-  orders: OrderModel;
+  payments: OwedEventsStore<Payment>;
+  refunds: OwedEventsStore<Refund>;
+  orders: OrderReader;
   /** Owes the refund of a charged payment whose order turned out cancelled; resolves once the debt is stored. */
   oweRefund: (payment: Payment) => Promise<unknown>;
 }
@@ -64,8 +53,8 @@ export class PaymentOutbox {
     private readonly logger: Logger,
     private readonly crash: CrashSwitch,
   ) {
-    this.payments = { model: deps.payments, eventFor: paymentCreated, announce: (payment) => settleOrder(deps, payment) };
-    this.refunds = { model: deps.refunds, eventFor: paymentRefunded };
+    this.payments = { store: deps.payments, eventFor: paymentCreated, announce: (payment) => settleOrder(deps, payment) };
+    this.refunds = { store: deps.refunds, eventFor: paymentRefunded };
   }
 
   /** Publishes everything owed now; a call made while a pass runs joins that pass. */
@@ -103,11 +92,7 @@ export class PaymentOutbox {
 
   /** Payments and refunds that owe at least one event. */
   async backlog(): Promise<number> {
-    const owing = { owesEvents: true };
-    const [payments, refunds] = await Promise.all([
-      this.payments.model.countDocuments(owing),
-      this.refunds.model.countDocuments(owing),
-    ]);
+    const [payments, refunds] = await Promise.all([this.payments.store.countOwing(), this.refunds.store.countOwing()]);
     return payments + refunds;
   }
 
@@ -129,14 +114,7 @@ export class PaymentOutbox {
   }
 
   private async publishNext<T extends OwesEvents>(source: EventSource<T>): Promise<boolean> {
-    const now = Date.now();
-    const doc = await source.model
-      .findOneAndUpdate(
-        { owesEvents: true, eventsDueAt: { $lte: new Date(now) } },
-        { $set: { eventsDueAt: new Date(now + this.options.leaseMs) } },
-        { sort: { eventsDueAt: 1 }, returnDocument: 'after' },
-      )
-      .lean<T>();
+    const doc = await source.store.takeDue(this.options.leaseMs);
     if (!doc) return false;
     await this.publish(source, doc);
     return true;
@@ -144,10 +122,9 @@ export class PaymentOutbox {
 
   /** Publishes, in order, the events a document whose lease this instance holds owes, then clears the debt. */
   private async publish<T extends OwesEvents>(source: EventSource<T>, doc: T): Promise<void> {
-    const model = source.model as unknown as Model<OwesEvents>;
     const announce = source.announce ? await source.announce(doc) : { publish: true as const };
     if (!announce.publish) {
-      await clearDebt(model, doc, (subject) => step(`${subject} dropped`, announce.why));
+      await source.store.clear(doc, doc.eventsOwed.map((subject) => step(`${subject} dropped`, announce.why)));
       this.logger.info({ id: String(doc._id), dropped: doc.eventsOwed, why: announce.why }, 'events not published');
       return;
     }
@@ -156,25 +133,14 @@ export class PaymentOutbox {
       try {
         await this.bus.publish(subject, event, { messageId: `${event.id}:${subject}` });
       } catch (err) {
-        await model.updateOne({ _id: doc._id }, { $set: { eventsDueAt: new Date(Date.now() + this.options.retryMs) } });
+        await source.store.postpone(doc, this.options.retryMs);
         throw err;
       }
       this.crash('after-publish');
       this.logger.info({ subject, ...event }, 'event published');
     }
-    // One write clears the debt: a document owes its events in the write that records it and nothing after
-    // (a payment its payment:created, a refund its payment:refunded), so nothing can be owed meanwhile.
-    await clearDebt(model, doc, (subject) => step('published', subject));
+    await source.store.clear(doc, doc.eventsOwed.map((subject) => step('published', subject)));
   }
-}
-
-/** Clears a document's events in one write, with one history step per subject that was owed. */
-async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (subject: string) => HistoryStep): Promise<void> {
-  // Straight to the driver (one write per paid request): `updatedAt` written out.
-  await driverCollection<OwesEvents>(model).updateOne(
-    { _id: doc._id },
-    { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null, updatedAt: new Date() }, $push: { history: { $each: doc.eventsOwed.map(stepFor) } } },
-  );
 }
 
 /**
@@ -189,18 +155,12 @@ async function clearDebt(model: Model<OwesEvents>, doc: OwesEvents, stepFor: (su
  * at least one of the two sees the other, and the refund's unique index lets
  * only one owe it.
  *
- * The order is only read, not marked complete: the orders service owns its
- * status (it marks it complete when it hears `payment:created`), and the
- * succeeded payment holds the order's lock, which already answers a second
- * attempt (pay-order.ts). A write here was a second writer of the order's
- * status besides the cancel handler; on FerretDB, whose updates are not atomic
- * (README, Atomicity), it could overwrite a cancel that landed between its read
- * and its write, leaving a refunded order payable-looking in the replica.
+ * The order is only read, never marked complete: the orders service owns its
+ * status, and the cancel handler stays the replica's one writer of it (FerretDB's
+ * updates are not atomic: docs/ferretdb.md).
  */
 async function settleOrder(deps: OutboxDeps, payment: Payment): Promise<{ publish: true } | { publish: false; why: string }> {
-  // Straight to the driver: one read per paid request.
-  const order = await driverCollection<Order>(deps.orders).findOne({ _id: payment.orderId }, { projection: { status: 1 } });
-  if (order?.status !== OrderStatus.Cancelled) return { publish: true };
+  if ((await deps.orders.statusOf(payment.orderId)) !== OrderStatus.Cancelled) return { publish: true };
   await deps.oweRefund(payment);
   return { publish: false, why: 'order cancelled while it was being paid; refund owed' };
 }

@@ -1,10 +1,11 @@
-import { driverCollection } from '../data-access/driver-collection';
 import { AppError } from '../errors';
-import { Order, OrderModel, OrderStatus, PAYABLE_STATUSES } from '../data-access/order-model';
+import { OrderStatus, PAYABLE_STATUSES } from '../orders/order';
 import { AttemptResult, ChargeAttempts } from './charge-attempt';
-import { hashToken, PaymentClaims } from '../data-access/payment-claims';
+import { OrderClaims } from './claim-order';
+import { hashToken } from './keys';
 import { toMinorUnits } from './money';
-import { Payment, PaymentState } from '../data-access/payment-model';
+import { Payment, PaymentState } from './payment';
+import { OrderReader, PaymentClaimStore } from './stores';
 
 /** A request to pay: exactly one of a card token (`tok_…`) or a PaymentMethod id (`pm_…`). */
 export interface PayOrder {
@@ -25,8 +26,9 @@ export type PayResult =
  */
 export class OrderPayments {
   constructor(
-    private readonly orders: OrderModel,
-    private readonly claims: PaymentClaims,
+    private readonly orders: OrderReader,
+    private readonly orderClaims: OrderClaims,
+    private readonly claims: PaymentClaimStore,
     private readonly attempts: ChargeAttempts,
     private readonly currency: string,
   ) {}
@@ -48,21 +50,20 @@ export class OrderPayments {
     const card = token ?? paymentMethodId;
     if (card === undefined) throw new AppError(400, 'token or paymentMethodId is required', 'token');
     const method = token !== undefined ? 'token' : 'paymentMethodId';
-    // Straight to the driver (the id is validated already): the hot path skips mongoose's query casting.
-    const order = await driverCollection<Order>(this.orders).findOne({ _id: orderId });
+    const order = await this.orders.find(orderId);
     // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
     if (!order || order.userId === undefined) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');
 
     if (PAYABLE_STATUSES.includes(order.status)) {
       const amount = toMinorUnits(order.price ?? Number.NaN, this.currency);
-      const claim = await this.claims.claim({ ...order, userId: order.userId }, card, amount, this.currency, method);
+      const claim = await this.orderClaims.claim({ ...order, userId: order.userId }, { card, method, amount, currency: this.currency });
       if ('claimed' in claim) return answer(await this.attempts.run(claim.claimed));
       // Another attempt holds the order.
       return this.answerExisting(claim.heldBy, card);
     }
 
-    // Whatever was charged for a cancelled order is refunded (refunds.ts): it cannot be paid, nor paid again.
+    // Whatever was charged for a cancelled order is refunded (refund-payment.ts): it cannot be paid, nor paid again.
     if (order.status === OrderStatus.Cancelled) throw new AppError(400, 'Cannot pay for a cancelled order');
     // Complete (an order the orders service sent so, or marked by an earlier version of this
     // service): the same card gets its payment back, any other is told it is paid.

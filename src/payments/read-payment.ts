@@ -1,10 +1,7 @@
-import { Types } from 'mongoose';
 import { AppError } from '../errors';
 import { ChargeAttempts } from './charge-attempt';
-import { PaymentClaims } from '../data-access/payment-claims';
-import { Payment, PaymentModel, PaymentState } from '../data-access/payment-model';
-import { RefundModel } from '../data-access/refund-model';
-import { StripeWebhooks } from './apply-stripe-event';
+import { Payment, PaymentState } from './payment';
+import { HandledEventStore, PaymentClaimStore, RefundStore } from './stores';
 
 /**
  * A payment as its owner reads it (contract 2026-11-29). `status`: `charging`
@@ -35,33 +32,30 @@ export interface PaymentView {
  */
 export class PaymentReads {
   constructor(
-    private readonly payments: PaymentModel,
-    private readonly refunds: RefundModel,
-    private readonly claims: PaymentClaims,
+    private readonly stores: { claims: PaymentClaimStore; refunds: RefundStore; events: HandledEventStore },
     private readonly attempts: ChargeAttempts,
-    private readonly webhooks: StripeWebhooks,
   ) {}
 
   async byId(userId: string, paymentId: string): Promise<PaymentView> {
-    return this.view(userId, await this.payments.findById(new Types.ObjectId(paymentId)).lean<Payment>());
+    return this.view(userId, await this.stores.claims.findById(paymentId));
   }
 
   /** The attempt holding the order (charging or succeeded), else the order's latest failed one. */
   async byOrder(userId: string, orderId: string): Promise<PaymentView> {
-    const holding = await this.claims.findByOrder(orderId);
-    return this.view(userId, holding ?? (await this.payments.findOne({ orderId }).sort({ createdAt: -1 }).lean<Payment>()));
+    const { claims } = this.stores;
+    return this.view(userId, (await claims.findByOrder(orderId)) ?? (await claims.latestForOrder(orderId)));
   }
 
   private async view(userId: string, found: Payment | null): Promise<PaymentView> {
     if (!found || found.userId !== userId) throw new AppError(404, 'Payment not found');
     let payment = found;
     if (payment.state === PaymentState.Charging && new Date(payment.leaseUntil).getTime() <= Date.now()) {
-      const claim = await this.claims.takeOver(payment._id);
+      const claim = await this.stores.claims.takeOver(payment._id);
       if (claim) await this.attempts.run(claim).catch(() => undefined);
-      payment = (await this.claims.findById(payment._id)) ?? payment;
+      payment = (await this.stores.claims.findById(payment._id)) ?? payment;
     }
-    const refund = await this.refunds.findOne({ paymentId: payment._id }).lean();
-    const dispute = await this.webhooks.dispute(payment._id);
+    const refund = await this.stores.refunds.findByPayment(payment._id);
+    const dispute = await this.stores.events.dispute(payment._id);
     return {
       id: String(payment._id),
       orderId: payment.orderId,

@@ -1,7 +1,7 @@
 import { Logger } from '../logger';
 import { ChargeAttempts } from './charge-attempt';
-import { PaymentClaims } from '../data-access/payment-claims';
 import { PaymentRefunds } from './refund-payment';
+import { PaymentClaimStore, RefundStore } from './stores';
 
 const BATCH = 20;
 
@@ -12,7 +12,7 @@ const BATCH = 20;
  */
 export class PaymentRecovery {
   constructor(
-    private readonly claims: PaymentClaims,
+    private readonly stores: { claims: PaymentClaimStore; refunds: RefundStore },
     private readonly attempts: ChargeAttempts,
     private readonly refunds: PaymentRefunds,
     private readonly logger: Logger,
@@ -20,14 +20,15 @@ export class PaymentRecovery {
 
   /** Resolves every expired charge and refund once. */
   async run(): Promise<void> {
-    for (const stale of await this.refunds.expired(BATCH)) {
-      const refund = await this.refunds.takeOver(stale._id);
+    const { claims, refunds } = this.stores;
+    for (const stale of await refunds.expired(BATCH)) {
+      const refund = await refunds.takeOver(stale._id);
       if (!refund) continue; // another instance took it
       const result = await this.refunds.run(refund);
       this.logger.info({ orderId: refund.orderId, attempt: refund.attempts, result: result.kind }, 'recovered a refund');
     }
-    for (const stale of await this.claims.expired(BATCH)) {
-      const claim = await this.claims.takeOver(stale._id);
+    for (const stale of await claims.expired(BATCH)) {
+      const claim = await claims.takeOver(stale._id);
       if (!claim) continue; // another instance or a client retry took it
       const result = await this.attempts.run(claim);
       this.logger.info({ orderId: claim.orderId, attempt: claim.chargeAttempts, result: result.kind }, 'recovered a charge');

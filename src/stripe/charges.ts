@@ -1,67 +1,6 @@
 import Stripe from 'stripe';
+import { ChargeOutcome, ChargeRequest, LookupOutcome } from '../payments/payment-provider';
 import { noDefiniteAnswer } from './errors';
-
-/** What the customer pays with: a card token (`tok_…`, the course client) or a PaymentMethod (`pm_…`, Stripe.js Elements). */
-export type PaymentMethodRef = { token: string } | { paymentMethodId: string };
-
-export interface ChargeRequest {
-  /** Minor units of `currency`. */
-  amount: number;
-  currency: string;
-  method: PaymentMethodRef;
-  /** One per claim: every retry of one claim is the same request to Stripe. */
-  idempotencyKey: string;
-  /** Only what is the same on every attempt: Stripe refuses a key reused with other parameters. */
-  metadata: { orderId: string; paymentId: string };
-}
-
-/**
- * What Stripe said about a payment (API "The PaymentIntent object", `status`):
- * - `charged`: succeeded; `stripeId` is the Charge (`latest_charge`).
- * - `requires_action`: the customer must authenticate (3-D Secure) with `clientSecret`.
- * - `processing`: Stripe has not decided yet.
- * - `declined` (card error, or the intent back at `requires_payment_method`/`canceled`)
- *   and `rejected` (an invalid request): nothing was charged.
- * - `unavailable` (rate limited, our key refused) and `unknown` (network failure,
- *   timeout, Stripe 5xx) say nothing about what exists. `replayed`: the answer is
- *   Stripe's stored one for the idempotency key (its `Idempotent-Replayed`
- *   header), so the first request under the key has ended with it.
- * - `idempotency_conflict`: Stripe refused the key as used with other parameters
- *   (a definite answer: this request ran nothing).
- */
-export type ChargeOutcome =
-  | { kind: 'charged'; stripeId: string; paymentIntentId: string }
-  | { kind: 'requires_action'; paymentIntentId: string; clientSecret: string }
-  | { kind: 'processing'; paymentIntentId: string }
-  | { kind: 'declined'; message: string; paymentIntentId?: string; /** The PaymentIntent is cancelled: nobody can confirm it any more. */ canceled?: true }
-  | { kind: 'rejected'; message: string; field?: 'token' | 'paymentMethodId'; amount?: true }
-  | { kind: 'unavailable'; message: string }
-  | { kind: 'unknown'; message: string; replayed?: boolean }
-  | { kind: 'idempotency_conflict'; message: string };
-
-/** A lookup: what Stripe holds for one claim, or `none` (a definite answer: Stripe lists no PaymentIntent for it). */
-export type LookupOutcome =
-  | Extract<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'processing' | 'declined' | 'unavailable' | 'unknown' }>
-  | { kind: 'none' };
-
-export interface StripeOptions {
-  key: string;
-  apiUrl?: URL;
-  timeoutMs: number;
-  /** The SDK's own retries; safe because every call carries our idempotency key. */
-  maxNetworkRetries: number;
-}
-
-export function createStripe({ key, apiUrl, timeoutMs, maxNetworkRetries }: StripeOptions): Stripe {
-  const target = apiUrl
-    ? {
-        host: apiUrl.hostname,
-        port: apiUrl.port || (apiUrl.protocol === 'https:' ? 443 : 80),
-        protocol: apiUrl.protocol.replace(':', '') as 'http' | 'https',
-      }
-    : {};
-  return new Stripe(key, { ...target, timeout: timeoutMs, maxNetworkRetries, telemetry: false });
-}
 
 /** How many PaymentIntents a lookup reads at most before it gives up (the answer is then `unknown`). */
 const LOOKUP_LIMIT = 1000;

@@ -10,8 +10,7 @@ import { healthRouter, ReadinessCheck } from './health';
 import { paymentReadsRouter } from './payment-reads-route';
 import { paymentsRouter } from './payments-route';
 import { requestDeadline } from './request-deadline';
-import { VerifyStripeEvent, webhooksRouter } from './webhooks-route';
-import { StripeWebhooks } from '../../payments/apply-stripe-event';
+import { WebhookHandling, webhooksRouter } from './webhooks-route';
 import { requestLog } from './request-log';
 
 export interface AppDependencies {
@@ -19,7 +18,7 @@ export interface AppDependencies {
   payments: OrderPayments;
   reads: PaymentReads;
   /** Absent without STRIPE_WEBHOOK_SECRET: the webhook endpoint then answers 503. */
-  webhooks?: { webhooks: StripeWebhooks; verify: VerifyStripeEvent };
+  webhooks?: WebhookHandling;
   logger: Logger;
   readiness: ReadinessCheck;
   metrics: Metrics;

@@ -3,7 +3,7 @@ import { body, matchedData } from 'express-validator';
 import { isObjectId } from '../../events/contracts';
 import { addLogContext } from '../../logger';
 import { OrderPayments } from '../../payments/pay-order';
-import { Payment } from '../../data-access/payment-model';
+import { Payment } from '../../payments/payment';
 import { CurrentUser, requireUser } from './current-user';
 import { rejectInvalid } from './validate';
 

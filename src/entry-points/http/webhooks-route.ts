@@ -1,10 +1,13 @@
 import express, { Router } from 'express';
-import type Stripe from 'stripe';
 import { AppError } from '../../errors';
-import { StripeWebhooks } from '../../payments/apply-stripe-event';
+import { StripeEvents } from '../../payments/apply-stripe-event';
+import { ProviderEvent, VerifyProviderEvent } from '../../payments/payment-provider';
 
-/** Checks a delivery's `Stripe-Signature` against the raw body; throws when it is missing, wrong or too old. */
-export type VerifyStripeEvent = (payload: Buffer, signature: string) => Stripe.Event;
+/** The webhook endpoint's collaborators: the signature check and the use case. */
+export interface WebhookHandling {
+  verify: VerifyProviderEvent;
+  events: StripeEvents;
+}
 
 /**
  * `POST /api/payments/webhooks/stripe` (contract 2026-11-29): Stripe's webhook
@@ -13,19 +16,19 @@ export type VerifyStripeEvent = (payload: Buffer, signature: string) => Stripe.E
  * secret is configured, 400 on a missing or bad signature or a timestamp outside
  * Stripe's default tolerance (300 s), 200 once the event is durably handled.
  */
-export function webhooksRouter(handling: { webhooks: StripeWebhooks; verify: VerifyStripeEvent } | undefined): Router {
+export function webhooksRouter(handling: WebhookHandling | undefined): Router {
   const router = Router();
   router.post('/api/payments/webhooks/stripe', express.raw({ type: () => true, limit: '512kb' }), async (req, res) => {
     if (!handling) throw new AppError(503, 'Stripe webhooks are not configured here');
     const signature = req.header('stripe-signature');
     if (!signature || !Buffer.isBuffer(req.body)) throw new AppError(400, 'The Stripe-Signature header is missing');
-    let event: Stripe.Event;
+    let event: ProviderEvent;
     try {
       event = handling.verify(req.body, signature);
     } catch {
       throw new AppError(400, 'The Stripe signature does not match, or its timestamp is too old');
     }
-    const outcome = await handling.webhooks.handle(event);
+    const outcome = await handling.events.apply(event);
     res.json({ received: true, duplicate: outcome === 'duplicate' });
   });
   return router;

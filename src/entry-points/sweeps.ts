@@ -1,0 +1,41 @@
+import { Logger } from '../logger';
+
+/** One piece of background work the timer runs in turn; a failure is logged and the next one runs. */
+export interface SweepStep {
+  name: string;
+  run(): Promise<void>;
+}
+
+export interface Sweeps {
+  /** Stops the timer and waits for the sweep in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The timer behind everything nobody asked for: recovery of unanswered Stripe
+ * calls, the outbox relay, dead-letter retries. Runs the steps in order at once
+ * and then every `intervalMs` (milliseconds); a tick that finds the last sweep
+ * still running is skipped.
+ */
+export function startSweeps(steps: SweepStep[], intervalMs: number, logger: Logger): Sweeps {
+  let sweeping: Promise<void> | undefined;
+  const sweep = () => {
+    if (sweeping) return;
+    sweeping = (async () => {
+      for (const step of steps) {
+        await step.run().catch((err) => logger.warn({ err, step: step.name }, `${step.name} sweep failed`));
+      }
+    })().finally(() => {
+      sweeping = undefined;
+    });
+  };
+  sweep();
+  const timer = setInterval(sweep, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await sweeping;
+    },
+  };
+}
