@@ -3,6 +3,7 @@ import { DocumentId, Payment, PaymentState, step } from '../payments/payment';
 import { PaymentClaimStore } from '../payments/stores';
 import { isDuplicateKey } from './db-errors';
 import { driverCollection } from './driver-collection';
+import { expiredLeases } from './leases';
 import { PaymentModel } from './payment-model';
 
 /**
@@ -64,11 +65,7 @@ export class MongoPaymentClaims implements PaymentClaimStore {
   }
 
   expired(limit: number): Promise<Payment[]> {
-    return this.payments
-      .find({ state: PaymentState.Charging, leaseUntil: { $lte: new Date() } })
-      .sort({ leaseUntil: 1 })
-      .limit(limit)
-      .lean<Payment[]>();
+    return expiredLeases<Payment>(this.payments, PaymentState.Charging, limit);
   }
 
   private takeOverWhere(id: DocumentId, orAwaitingCustomer: boolean, what: string): Promise<Payment | null> {

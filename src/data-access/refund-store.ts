@@ -2,6 +2,7 @@ import { Subjects } from '../events/contracts';
 import { DocumentId, Refund, RefundState, step } from '../payments/payment';
 import { RefundStore } from '../payments/stores';
 import { isDuplicateKey } from './db-errors';
+import { expiredLeases } from './leases';
 import { RefundModel } from './refund-model';
 
 /** Refunds over the refunds collection (refund-model.ts); each step one write guarded by the state and lease held. */
@@ -26,11 +27,7 @@ export class MongoRefunds implements RefundStore {
   }
 
   expired(limit: number): Promise<Refund[]> {
-    return this.refunds
-      .find({ state: RefundState.Owed, leaseUntil: { $lte: new Date() } })
-      .sort({ leaseUntil: 1 })
-      .limit(limit)
-      .lean<Refund[]>();
+    return expiredLeases<Refund>(this.refunds, RefundState.Owed, limit);
   }
 
   takeOver(id: DocumentId): Promise<Refund | null> {
