@@ -94,6 +94,10 @@ export declare class FakeStripe {
   /** Listens on `host:port` (127.0.0.1, a free port by default). */
   static start(options?: { port?: number; host?: string }): Promise<FakeStripe>;
   get url(): string;
+  /** How long a new PaymentIntent stays invisible to Search, in ms (Stripe's "Data freshness"); 0 by default. */
+  searchLagMs: number;
+  /** `count` succeeded PaymentIntents of other orders, created now: the rest of a busy account. */
+  createOtherIntents(count: number): void;
   intentsFor(orderId: string): FakeIntent[];
   /** The customer finishes (or fails) 3-D Secure for a PaymentIntent in `requires_action`; the event is sent. */
   completeAction(intentId: string, outcome: 'succeeded' | 'failed'): FakeIntent;

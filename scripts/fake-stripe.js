@@ -69,6 +69,11 @@ class FakeStripe {
     this.charges = [];
     this.refunds = [];
     this.intents = [];
+    /**
+     * How long a new PaymentIntent stays invisible to Search (Stripe, "Search",
+     * "Data freshness": under a minute in normal conditions, longer in an outage).
+     */
+    this.searchLagMs = 0;
     /** PaymentMethods made from tokens (`pm_…` → the token and how the card behaves). */
     this.methods = new Map();
     /** Charges with a dispute opened on them: Stripe refuses to refund those. */
@@ -108,6 +113,20 @@ class FakeStripe {
 
   get url() {
     return `http://${this.host}:${this.server.address().port}`;
+  }
+
+  /**
+   * `count` succeeded PaymentIntents of other orders, created now: the rest of a
+   * busy account (one Stripe account serves the whole platform).
+   */
+  createOtherIntents(count) {
+    for (let i = 0; i < count; i += 1) {
+      const id = `pi_${randomBytes(12).toString('hex')}`;
+      const orderId = randomBytes(12).toString('hex');
+      const intent = { id, amount: 1000, currency: 'usd', status: 'requires_payment_method', paymentMethod: VISA_PM, source: VISA_PM, metadata: { orderId, paymentId: randomBytes(12).toString('hex') }, latestCharge: null, clientSecret: `${id}_secret_x`, created: Math.floor(Date.now() / 1000), createdMs: Date.now() };
+      this.intents.push(intent);
+      this.chargeIntent(intent);
+    }
   }
 
   intentsFor(orderId) {
@@ -330,16 +349,18 @@ class FakeStripe {
       return [200, intentBody(intent)];
     }
     if (route.name === 'intents.search') {
-      // Only the query this service sends: metadata['orderId']:'<id>' (Stripe, "Search query language").
+      // Only the query this service sends: metadata['<key>']:'<value>' (Stripe, "Search query language").
       const match = /^metadata\['(\w+)'\]:'([^']*)'$/.exec(query.get('query') ?? '');
       if (!match) return [400, error('invalid_request_error', 'Unsupported search query', { param: 'query' })];
-      const found = this.intents.filter((intent) => intent.metadata[match[1]] === match[2]).reverse();
+      const indexedBefore = Date.now() - this.searchLagMs;
+      const found = this.intents.filter((intent) => intent.metadata[match[1]] === match[2] && intent.createdMs <= indexedBefore).reverse();
       return [200, { object: 'search_result', url: '/v1/payment_intents/search', has_more: false, next_page: null, data: found.map(intentBody) }];
     }
     if (route.name === 'intents.list') {
       const since = Number(query.get('created[gte]') ?? 0);
+      const until = Number(query.get('created[lte]') ?? Infinity);
       const limit = Number(query.get('limit') ?? 10);
-      let newestFirst = this.intents.filter((intent) => intent.created >= since).reverse();
+      let newestFirst = this.intents.filter((intent) => intent.created >= since && intent.created <= until).reverse();
       const after = query.get('starting_after');
       if (after) newestFirst = newestFirst.slice(newestFirst.findIndex((intent) => intent.id === after) + 1);
       const page = newestFirst.slice(0, limit);
@@ -384,6 +405,7 @@ class FakeStripe {
       latestCharge: null,
       clientSecret: `${id}_secret_${randomBytes(8).toString('hex')}`,
       created: Math.floor(Date.now() / 1000),
+      createdMs: Date.now(),
       idempotencyKey,
     };
     this.intents.push(intent);
