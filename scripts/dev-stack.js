@@ -80,7 +80,7 @@ function lockDataDir() {
 function explain(err) {
   const held = /lock file "postmaster\.pid" already exists[\s\S]*?\(PID (\d+)\)/.exec(err.message);
   if (!held) return err.message;
-  return `the PostgreSQL of an earlier stack still runs on ${shown(dataDir)} (pid ${held[1]}), without its dev-stack: stop it (kill ${held[1]}), or give this stack a data folder and a port of its own: ${ANOTHER_STACK}`;
+  return `the servers of an earlier stack still run on ${shown(dataDir)} without their dev-stack (it was killed): stop them (its PostgreSQL is pid ${held[1]}; \`ps -ef | grep -e ${shown(dataDir)} -e ferretdb\` lists the others), or give this stack a data folder and a port of its own: ${ANOTHER_STACK}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../scripts/servers';
+import { freePort, startPostgres } from '../scripts/servers';
 import { eventually } from './support/eventually';
 
 /**
@@ -56,6 +56,26 @@ describe('one stack per data folder', () => {
       taken.close();
     }
   });
+});
+
+describe('the servers of a killed stack', () => {
+  test('when its PostgreSQL still holds the data folder, then the next stack says so, which pid it is, and how DEV_STACK_DIR gives another', async () => {
+    const dataDir = scratch();
+    // What a killed dev-stack leaves: its servers run on, in process groups of their own.
+    const postgres = await startPostgres({ dir: path.join(dataDir, 'ferretdb'), ownedFrom: dataDir });
+    try {
+      const run = devStack(dataDir, { FERRETDB_BACKEND: 'postgresql', PORT: String(await freePort()) });
+      const shown = path.relative(root, dataDir);
+      expect({ status: run.status, stderr: run.stderr }).toEqual({
+        status: 1,
+        stderr:
+          `dev-stack: the servers of an earlier stack still run on ${shown} without their dev-stack (it was killed): stop them (its PostgreSQL is pid ${postgres.pid}; ` +
+          `\`ps -ef | grep -e ${shown} -e ferretdb\` lists the others), or give this stack a data folder and a port of its own: DEV_STACK_DIR=.servers/data-2 PORT=3100 npm run dev:stack\n`,
+      });
+    } finally {
+      await postgres.stop();
+    }
+  }, 60_000);
 });
 
 describe('the local stack on JetStream, with its CLIs', () => {
