@@ -1,4 +1,6 @@
 /** The only module that reads process.env: every setting is parsed and checked here, once, at start. */
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { CRASH_POINTS, CrashPoint } from './payments/crash-points';
 import { currencyRules } from './payments/money';
 
@@ -38,8 +40,29 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * Where the settings that production must give (NODE_ENV=production: the image sets it)
+ * point elsewhere: this machine's servers on their usual ports, and a test-mode Stripe key
+ * that cannot charge (a stand-in such as stripe-mock takes any; Stripe itself refuses it).
+ */
+const LOCAL = {
+  mongoUri: 'mongodb://127.0.0.1:27017/payments',
+  natsUrl: 'nats://127.0.0.1:4222',
+  clusterId: 'ticketing',
+  clientId: () => `payments-${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${process.pid}`,
+  stripeKey: 'sk_test_local_placeholder',
+};
+
+interface ReadOptions {
+  /** Secrets are taken as given (the auth service signs with the exact value): not trimmed. */
+  trim?: boolean;
+  /** Optional outside production only (see LOCAL). */
+  requiredInProduction?: boolean;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
   const parse = <T>(name: string, raw: string, parser: (raw: string) => T): T | undefined => {
     try {
       return parser(raw);
@@ -48,14 +71,25 @@ export function loadConfig(env: Env = process.env): Config {
       return undefined;
     }
   };
-  const required = <T>(name: string, parser: (raw: string) => T, { trim = true } = {}): T => {
-    const raw = trim ? env[name]?.trim() : env[name];
-    if (!raw?.trim()) problems.push(`${name} is required`);
-    return (raw?.trim() ? parse(name, raw, parser) : undefined) as T;
+  /** The value to parse; '' when set but blank, undefined when unset. */
+  const read = (name: string, trim: boolean): string | undefined => {
+    const raw = env[name];
+    if (raw === undefined || !raw.trim()) return raw === undefined ? undefined : '';
+    return trim ? raw.trim() : raw;
   };
-  const optional = <T>(name: string, parser: (raw: string) => T, fallback: T): T => {
-    const raw = env[name]?.trim();
-    return (raw ? parse(name, raw, parser) : fallback) as T;
+  const missing = (name: string, raw: string | undefined, when = '') =>
+    problems.push(raw === undefined ? `${name} is required${when}` : `${name} is set but empty${when ? ` (it is required${when})` : ''}`);
+  const required = <T>(name: string, parser: (raw: string) => T, { trim = true }: ReadOptions = {}): T => {
+    const raw = read(name, trim);
+    if (!raw) missing(name, raw);
+    return (raw ? parse(name, raw, parser) : undefined) as T;
+  };
+  /** A blank value is taken as unset, except for a setting required in production, in production. */
+  const optional = <T>(name: string, parser: (raw: string) => T, fallback: T, { trim = true, requiredInProduction = false }: ReadOptions = {}): T => {
+    const raw = read(name, trim);
+    if (raw) return parse(name, raw, parser) as T;
+    if (requiredInProduction && production) missing(name, raw, ' when NODE_ENV is production');
+    return fallback;
   };
 
   const eventBus = optional<EventBusKind>('EVENT_BUS', oneOf(EVENT_BUSES), 'stan');
@@ -65,12 +99,12 @@ export function loadConfig(env: Env = process.env): Config {
     host: optional<string | undefined>('HOST', hostAddress, undefined),
     // Secrets are taken as given: the auth service signs with the exact value.
     jwtKey: required('JWT_KEY', secret, { trim: false }),
-    mongoUri: required('MONGO_URI', mongoUri),
+    mongoUri: optional('MONGO_URI', mongoUri, LOCAL.mongoUri, { requiredInProduction: true }),
     eventBus,
     nats: {
-      url: required('NATS_URL', natsUrl),
-      clusterId: stan ? required('NATS_CLUSTER_ID', plainName) : optional('NATS_CLUSTER_ID', plainName, ''),
-      clientId: required('NATS_CLIENT_ID', plainName),
+      url: optional('NATS_URL', natsUrl, LOCAL.natsUrl, { requiredInProduction: true }),
+      clusterId: optional('NATS_CLUSTER_ID', plainName, stan ? LOCAL.clusterId : '', { requiredInProduction: stan }),
+      clientId: optional('NATS_CLIENT_ID', plainName, LOCAL.clientId(), { requiredInProduction: true }),
       // NATS Streaming counts the ack wait in whole seconds; JetStream in nanoseconds.
       ackWaitMs: optional('NATS_ACK_WAIT_MS', stan ? wholeSeconds(integerIn(1000, 3_600_000)) : integerIn(1000, 3_600_000), 30_000),
     },
@@ -82,7 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     eventMaxDeliveries: optional('EVENT_MAX_DELIVERIES', integerIn(1, 1000), 10),
     stripe: {
-      key: required('STRIPE_KEY', stripeSecretKey, { trim: false }),
+      key: optional('STRIPE_KEY', stripeSecretKey, LOCAL.stripeKey, { trim: false, requiredInProduction: true }),
       apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
@@ -117,7 +151,9 @@ function integerIn(min: number, max: number) {
 }
 
 function hostAddress(raw: string): string {
-  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new Error('must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)');
+  // Only digits and dots, or a colon, is meant as an IP address: 999.1.1.1 would otherwise fail later as an unknown host.
+  const meantAsIp = /^[\d.]+$/.test(raw) || raw.includes(':');
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw) || (meantAsIp && !isIP(raw))) throw new Error('must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)');
   return raw;
 }
 
@@ -158,7 +194,13 @@ function streamName(raw: string): string {
 }
 
 function mongoUri(raw: string): string {
-  if (!/^mongodb(\+srv)?:\/\/[^/]+/.test(raw)) throw new Error('must be a mongodb:// or mongodb+srv:// URI');
+  const hosts = /^mongodb(\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(raw);
+  if (!hosts) throw new Error('must be a mongodb:// or mongodb+srv:// URI');
+  // The driver would say only "Invalid port": name the setting instead.
+  for (const host of hosts[2].split(',')) {
+    const port = /:([^:\]]*)$/.exec(host)?.[1];
+    if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) throw new Error('has a port that is not from 1 to 65535');
+  }
   return raw;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Connection, Model, Schema } from 'mongoose';
 import { doublingDelayMs } from '../backoff';
 import { isDatabaseUnavailable, isDuplicateKey } from '../data-access/db-errors';
-import { Logger } from '../logger';
+import { createLogger, Logger } from '../logger';
 import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
 
 /**
@@ -14,7 +14,8 @@ import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
  *   parked   - tried `attempts` times, the last of them `maxDeliveries`: it waits
  *              for an operator (`npm run payments -- dead-letters`, `replay`).
  *
- * An applied retry deletes its dead letter.
+ * An applied retry deletes its dead letter. Every change of state is made by
+ * the DeadLetters class below, the service's and the operator's CLI's alike.
  */
 export const DeadLetterState = { Retrying: 'retrying', Parked: 'parked' } as const;
 export type DeadLetterState = (typeof DeadLetterState)[keyof typeof DeadLetterState];
@@ -87,8 +88,36 @@ export class DeadLetters {
     this.letters = connection.model<DeadLetter>('DeadLetter', schema);
   }
 
+  /** The store as the operator's CLI (scripts/payments-cli.js) uses it: list, replay, park; it guards, retries and logs nothing. */
+  static forOperator(connection: Connection): DeadLetters {
+    return new DeadLetters(connection, { maxDeliveries: 1, retryBaseMs: 0 }, createLogger('silent'));
+  }
+
   async createIndexes(): Promise<void> {
     await this.letters.createIndexes();
+  }
+
+  /** The dead letters in `state` (`all`: in any), the oldest failure first, at most `limit`. */
+  list(state: DeadLetterState | 'all' = DeadLetterState.Parked, limit = 200): Promise<DeadLetter[]> {
+    return this.letters.find(state === 'all' ? {} : { state }).sort({ firstFailedAt: 1 }).limit(limit).lean<DeadLetter[]>().exec();
+  }
+
+  /**
+   * Hands parked events back to be retried: the one with `id`, or every parked one.
+   * Each starts its attempts afresh and is due at once, so the next sweep of a running
+   * instance retries it. Resolves to how many were handed back; a letter that is not
+   * parked is left as it is.
+   */
+  async replay(which: { id: string } | 'all'): Promise<number> {
+    const parked = { state: DeadLetterState.Parked };
+    const filter = which === 'all' ? parked : { ...parked, _id: which.id };
+    const result = await this.letters.updateMany(filter, { $set: { state: DeadLetterState.Retrying, attempts: 0, nextAttemptAt: new Date() } });
+    return result.modifiedCount;
+  }
+
+  /** Parks a letter for an operator, `reason` saying why: it is not retried again until replayed. */
+  async park(id: string, reason: string, at = new Date()): Promise<void> {
+    await this.letters.updateOne({ _id: id }, { $set: { state: DeadLetterState.Parked, nextAttemptAt: null, reason, lastFailedAt: at } });
   }
 
   /**
@@ -175,10 +204,7 @@ export class DeadLetters {
       const reason = describe(err);
       const now = new Date();
       if (letter.attempts >= this.options.maxDeliveries || err instanceof MalformedEvent) {
-        await this.letters.updateOne(
-          { _id: letter._id },
-          { $set: { state: DeadLetterState.Parked, nextAttemptAt: null, reason, lastFailedAt: now } },
-        );
+        await this.park(letter._id, reason, now);
         this.logger.error({ ...log, reason }, 'event could not be applied: parked for an operator');
         this.options.onOutcome?.(letter.subject, 'parked');
       } else {
