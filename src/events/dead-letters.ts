@@ -1,59 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Connection, Model, Schema } from 'mongoose';
+import { Connection, Model } from 'mongoose';
 import { doublingDelayMs } from '../backoff';
 import { isDatabaseUnavailable, isDuplicateKey } from '../data-access/db-errors';
+import { DeadLetter, deadLetterModel, DeadLetterState } from '../data-access/dead-letter-model';
 import { createLogger, Logger } from '../logger';
 import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
-
-/**
- * An event its handler could not apply, set aside so that the stream behind it
- * keeps flowing:
- *
- *   retrying - tried again from here when `nextAttemptAt` comes (that field is
- *              also the lease of the instance retrying it);
- *   parked   - tried `attempts` times, the last of them `maxDeliveries`: it waits
- *              for an operator (`npm run payments -- dead-letters`, `replay`).
- *
- * An applied retry deletes its dead letter. Every change of state is made by
- * the DeadLetters class below, the service's and the operator's CLI's alike.
- */
-export const DeadLetterState = { Retrying: 'retrying', Parked: 'parked' } as const;
-export type DeadLetterState = (typeof DeadLetterState)[keyof typeof DeadLetterState];
-
-export interface DeadLetter {
-  /** Derived from subject, sequence and payload: a redelivery of the same event finds its letter already there. */
-  _id: string;
-  subject: string;
-  /** The broker's sequence of the delivery that set it aside. */
-  sequence: number;
-  /** The payload as JSON text, exactly as it will be handed to the handler again. */
-  payload: string;
-  /** Why the last attempt failed (the error's message). */
-  reason: string;
-  state: DeadLetterState;
-  /** Times the handler tried it; the delivery that set it aside is the first. */
-  attempts: number;
-  nextAttemptAt: Date | null;
-  firstFailedAt: Date;
-  lastFailedAt: Date;
-}
-
-const schema = new Schema<DeadLetter>(
-  {
-    _id: { type: String, required: true },
-    subject: { type: String, required: true },
-    sequence: { type: Number, required: true },
-    payload: { type: String, required: true },
-    reason: { type: String, required: true },
-    state: { type: String, required: true, enum: Object.values(DeadLetterState) },
-    attempts: { type: Number, required: true },
-    nextAttemptAt: { type: Date, default: null },
-    firstFailedAt: { type: Date, required: true },
-    lastFailedAt: { type: Date, required: true },
-  },
-  { collection: 'dead_letters', versionKey: false },
-);
-schema.index({ state: 1, nextAttemptAt: 1 });
 
 export interface DeadLetterOptions {
   /** Attempts in all (the delivery, then retries from here) before an event is parked. */
@@ -85,7 +36,7 @@ export class DeadLetters {
     private readonly options: DeadLetterOptions,
     private readonly logger: Logger,
   ) {
-    this.letters = connection.model<DeadLetter>('DeadLetter', schema);
+    this.letters = deadLetterModel(connection);
   }
 
   /** The store as the operator's CLI (scripts/payments-cli.js) uses it: list, replay, park; it guards, retries and logs nothing. */
