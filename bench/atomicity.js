@@ -16,7 +16,7 @@
  * Usage: node bench/atomicity.js [--backends postgresql,sqlite] [--clients 50] [--rounds 20] [--incs 100] [--uri mongodb://...]
  * (`--uri` runs the races against a server that already runs, e.g. a real MongoDB, instead.)
  */
-const { MongoClient } = require('mongodb');
+const { MongoClient } = require('mongoose').mongo; // the driver mongoose ships (package.json declares no other)
 const { startFerretDB } = require('../scripts/servers');
 
 function option(name, fallback) {

@@ -5,7 +5,7 @@
  * the SQL FerretDB sends. Usage: node bench/pushdown.js [postgresql|sqlite] [documents, default 5000]
  */
 const { startFerretDB } = require('../scripts/servers');
-const { MongoClient } = require('mongodb');
+const { MongoClient } = require('mongoose').mongo; // the driver mongoose ships (package.json declares no other)
 const { execFileSync } = require('child_process');
 (async () => {
   const backend = process.argv[2] || 'postgresql';

@@ -5,9 +5,11 @@
  * nats-server with JetStream, stripe-mock) from the Go module proxy into
  * .servers/bin. Each is built once per pinned version; a stamp file beside the
  * binary records which.
- * `--needed` (the local stack) skips the servers the environment points elsewhere
- * (MONGO_URI, NATS_URL, STRIPE_MOCK_URL). `--for-tests` skips them too, except
- * those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming, nats-server).
+ * `--needed` builds only what the local stack (dev-stack.js) runs: FerretDB unless
+ * MONGO_URI is set, and unless NATS_URL is set NATS Streaming, or nats-server with
+ * EVENT_BUS=jetstream; never stripe-mock (the stack runs the fake Stripe). `--for-tests`
+ * skips the servers the environment points elsewhere (MONGO_URI, NATS_URL, STRIPE_MOCK_URL),
+ * except those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming, nats-server).
  * When FerretDB is wanted on its PostgreSQL backend (the default; FERRETDB_BACKEND=sqlite
  * for the other), PostgreSQL's server programs must be there too: as root, Debian's
  * `postgresql` package is installed when they are not (see postgres-bin.js).
@@ -24,14 +26,29 @@ const root = path.join(__dirname, '..');
 /** The variable that makes each server unnecessary when set. */
 const REPLACED_BY = { ferretdb: 'MONGO_URI', 'nats-streaming-server': 'NATS_URL', 'nats-server': 'NATS_URL', 'stripe-mock': 'STRIPE_MOCK_URL' };
 
-function main() {
-  const forTests = process.argv.includes('--for-tests');
-  const onlyNeeded = forTests || process.argv.includes('--needed');
-  const wanted = Object.entries(servers).filter(([name, spec]) => {
-    const variable = REPLACED_BY[name];
-    if (!onlyNeeded || !process.env[variable] || (forTests && spec.stoppedByTests)) return true;
-    console.log(`install-servers: ${name} not needed (${variable} is set)`);
-    return false;
+/** Why the local stack runs no `name` in environment `env`; undefined when it runs it. */
+function notRunByStack(name, env) {
+  if (env[REPLACED_BY[name]]) return `${REPLACED_BY[name]} is set`;
+  const jetstream = env.EVENT_BUS?.trim() === 'jetstream';
+  if (name === 'nats-streaming-server' && jetstream) return 'EVENT_BUS is jetstream: the local stack runs nats-server';
+  if (name === 'nats-server' && !jetstream) return 'the local stack runs it only with EVENT_BUS=jetstream';
+  if (name === 'stripe-mock') return 'the local stack runs the fake Stripe';
+  return undefined;
+}
+
+/** Why `mode` ('stack', 'tests' or 'all') needs no `name` in `env`; undefined when it needs it. */
+function notNeeded(mode, name, env = process.env) {
+  if (mode === 'stack') return notRunByStack(name, env);
+  if (mode === 'tests' && env[REPLACED_BY[name]] && !servers[name].stoppedByTests) return `${REPLACED_BY[name]} is set`;
+  return undefined;
+}
+
+function main(argv = process.argv) {
+  const mode = argv.includes('--for-tests') ? 'tests' : argv.includes('--needed') ? 'stack' : 'all';
+  const wanted = Object.entries(servers).filter(([name]) => {
+    const reason = notNeeded(mode, name);
+    if (reason) console.log(`install-servers: ${name} not needed (${reason})`);
+    return !reason;
   });
   const missing = wanted.filter(([name, spec]) => !(fs.existsSync(path.join(binDir, name)) && readOr(`${path.join(binDir, name)}.version`) === stampOf(spec)));
   if (missing.length > 0) build(missing);
@@ -90,4 +107,6 @@ function readOr(file) {
   }
 }
 
-main();
+module.exports = { notNeeded, main };
+
+if (require.main === module) main();

@@ -7,12 +7,15 @@
  *   orders-cli watch [--seconds N] [--order <id>] [--all]
  *     prints payment:created and payment:refunded as they arrive: only events published from now on, the
  *     order's own events since the channel began with --order, every event ever kept with --all
- * NATS_URL and NATS_CLUSTER_ID come from the environment or the stack's stack.env
- * (in DEV_STACK_DIR, default .servers/data).
+ * NATS_URL, NATS_CLUSTER_ID and EVENT_BUS (NATS Streaming, or `jetstream`: the stream
+ * JETSTREAM_STREAM, default ticketing, which the service makes) come from the environment
+ * or the stack's stack.env (in DEV_STACK_DIR, default .servers/data).
  */
 const crypto = require('node:crypto');
-const { connect } = require('node-nats-streaming');
-const { readStackEnv } = require('./stack-env');
+const { DeliverPolicy, jetstream } = require('@nats-io/jetstream');
+const { connect: natsConnect } = require('@nats-io/transport-node');
+const { connect: stanConnect } = require('node-nats-streaming');
+const { notReachable, readStackEnv } = require('./stack-env');
 
 const FLAGS = new Set(['all']);
 
@@ -35,18 +38,54 @@ function parseOrderId(data) {
 
 const objectId = () => crypto.randomBytes(12).toString('hex');
 
+/** NATS Streaming: publish, and `watch` from now on or (`all`) from the channel's first message. */
+async function connectStan(url, clusterId, name) {
+  const stan = stanConnect(clusterId, name, { url });
+  await new Promise((resolve, reject) => {
+    stan.once('connect', resolve);
+    stan.once('error', reject);
+  });
+  return {
+    publish: (subject, data) => new Promise((resolve, reject) => stan.publish(subject, data, (err) => (err ? reject(err) : resolve()))),
+    watch(subject, all, onMessage) {
+      const from = stan.subscriptionOptions();
+      if (all) from.setDeliverAllAvailable();
+      stan.subscribe(subject, from).on('message', (message) => onMessage(String(message.getData())));
+    },
+    close: () => stan.close(),
+  };
+}
+
+/** JetStream: the same, through the stream the service keeps the events in. */
+async function connectJetStream(url, stream, name) {
+  const nc = await natsConnect({ servers: url, name });
+  const js = jetstream(nc);
+  return {
+    publish: (subject, data) => js.publish(subject, data),
+    async watch(subject, all, onMessage) {
+      const consumer = await js.consumers.get(stream, { filter_subjects: [subject], deliver_policy: all ? DeliverPolicy.All : DeliverPolicy.New });
+      await consumer.consume({ callback: (message) => onMessage(message.string()) });
+    },
+    close: () => nc.close(),
+  };
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const options = args(rest);
   const env = { ...readStackEnv(), ...process.env };
   const url = (env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^http:/, 'nats:');
-  const stan = connect(env.NATS_CLUSTER_ID ?? 'ticketing', `orders-cli-${process.pid}`, { url });
-  await new Promise((resolve, reject) => {
-    stan.once('connect', resolve);
-    stan.once('error', reject);
-  });
-  const publish = (subject, data) =>
-    new Promise((resolve, reject) => stan.publish(subject, JSON.stringify(data), (err) => (err ? reject(err) : resolve())));
+  const name = `orders-cli-${process.pid}`;
+  let bus;
+  try {
+    bus = env.EVENT_BUS === 'jetstream'
+      ? await connectJetStream(url, env.JETSTREAM_STREAM || 'ticketing', name)
+      : await connectStan(url, env.NATS_CLUSTER_ID ?? 'ticketing', name);
+  } catch (err) {
+    if (!/ECONNREFUSED/.test(`${err.message} ${err.cause?.code}`)) throw err;
+    throw new Error(notReachable(env.EVENT_BUS === 'jetstream' ? 'NATS (JetStream)' : 'NATS Streaming', url, 'NATS_URL'));
+  }
+  const publish = (subject, data) => bus.publish(subject, JSON.stringify(data));
 
   switch (command) {
     case 'create': {
@@ -71,11 +110,8 @@ async function main() {
     }
     case 'watch': {
       // By default only what is published from now on: a second walk-through is not buried under the first.
-      const from = stan.subscriptionOptions();
-      if (options.all || options.order) from.setDeliverAllAvailable();
       for (const subject of ['payment:created', 'payment:refunded']) {
-        stan.subscribe(subject, from).on('message', (message) => {
-          const data = String(message.getData());
+        await bus.watch(subject, Boolean(options.all || options.order), (data) => {
           if (options.order && parseOrderId(data) !== options.order) return;
           console.log(`${subject} ${data}`);
         });
@@ -86,7 +122,7 @@ async function main() {
     default:
       throw new Error('usage: orders-cli create|cancel|watch [options] (see the top of scripts/orders-cli.js)');
   }
-  stan.close();
+  await bus.close();
 }
 
 main().catch((err) => {

@@ -9,9 +9,12 @@
  *   payments-cli replay <deadLetterId|--all>         hands parked events to the service again: the next
  *                                                    sweep of a running instance retries them
  * MONGO_URI comes from the environment or the local stack's stack.env (in DEV_STACK_DIR, default .servers/data).
+ * Dead letters are read and changed only through the service's own dead-letter store
+ * (dist/events/dead-letters.js, built by `npm run build`).
  */
-const { mongo } = require('mongoose');
-const { readStackEnv } = require('./stack-env');
+const path = require('node:path');
+const mongoose = require('mongoose');
+const { notReachable, readStackEnv } = require('./stack-env');
 
 const USAGE = 'usage: payments-cli show <orderId|paymentId> | list [--state S] [--limit N] | refunds [--state S] | dead-letters [--state S] | replay <id|--all>';
 
@@ -50,15 +53,36 @@ function printPayment(payment, order, refund) {
   console.log(lines.join('\n'));
 }
 
+/** The service's dead-letter store, the one owner of those states. */
+function deadLetterStore(connection) {
+  let DeadLetters;
+  try {
+    ({ DeadLetters } = require(path.join(__dirname, '..', 'dist', 'events', 'dead-letters.js')));
+  } catch (err) {
+    if (err.code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error("dist/events/dead-letters.js is missing: run `npm run build` first (dead letters are changed by the service's own code)");
+  }
+  return DeadLetters.forOperator(connection);
+}
+
+/** The payments database, or an error that says it is not reachable and how to start it. */
+async function connect(uri) {
+  try {
+    return await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  } catch (err) {
+    if (/ServerSelectionError/.test(err.name)) throw new Error(notReachable('the database', uri, 'MONGO_URI'));
+    throw err;
+  }
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const { positional, options } = parse(rest);
   const env = { ...readStackEnv(), ...process.env };
   if (!env.MONGO_URI) throw new Error('MONGO_URI is not set, and no running local stack (npm run dev:stack) wrote one to its stack.env');
-  const client = await mongo.MongoClient.connect(env.MONGO_URI, { serverSelectionTimeoutMS: 5000 });
-  const db = client.db();
+  const connection = await connect(env.MONGO_URI);
+  const db = connection.db;
   const payments = db.collection('payments');
-  const letters = db.collection('dead_letters');
   try {
     switch (command) {
       case 'show': {
@@ -68,7 +92,7 @@ async function main() {
         const payment =
           (await payments.findOne({ orderLock: id.toLowerCase() })) ??
           (await payments.find({ orderId: id.toLowerCase() }).sort({ createdAt: -1 }).limit(1).next()) ??
-          (await payments.findOne({ _id: new mongo.ObjectId(id) }));
+          (await payments.findOne({ _id: new mongoose.mongo.ObjectId(id) }));
         if (!payment) throw new Error(`no payment for ${id}`);
         printPayment(payment, await db.collection('orders').findOne({ _id: payment.orderId }), await db.collection('refunds').findOne({ paymentId: payment._id }));
         break;
@@ -92,7 +116,7 @@ async function main() {
       }
       case 'dead-letters': {
         const state = options.state ?? 'parked';
-        const found = await letters.find(state === 'all' ? {} : { state }).sort({ firstFailedAt: 1 }).limit(200).toArray();
+        const found = await deadLetterStore(connection).list(state);
         for (const l of found) {
           console.log(`${l._id}  ${l.state.padEnd(8)}  ${l.subject} #${l.sequence}  ${l.attempts} attempt(s)  last ${time(l.lastFailedAt)}\n    reason:  ${l.reason}\n    payload: ${l.payload}`);
         }
@@ -102,16 +126,15 @@ async function main() {
       case 'replay': {
         const [id] = positional;
         if (!options.all && !/^[0-9a-fA-F]{24}$/.test(id ?? '')) throw new Error('replay needs a dead letter id or --all');
-        const filter = options.all ? { state: 'parked' } : { _id: id.toLowerCase(), state: 'parked' };
-        const result = await letters.updateMany(filter, { $set: { state: 'retrying', attempts: 0, nextAttemptAt: new Date() } });
-        console.log(`${result.modifiedCount} dead letter(s) handed back; a running service retries them on its next sweep`);
+        const handedBack = await deadLetterStore(connection).replay(options.all ? 'all' : { id: id.toLowerCase() });
+        console.log(`${handedBack} dead letter(s) handed back; a running service retries them on its next sweep`);
         break;
       }
       default:
         throw new Error(USAGE);
     }
   } finally {
-    await client.close();
+    await connection.close();
   }
 }
 

@@ -51,5 +51,6 @@ export function startNatsServer(options?: {
   store?: 'memory' | 'file';
   dir?: string;
   logFile?: string;
+  detached?: boolean;
 }): Promise<RunningServer & { url: string; clusterId: string; store: string; dir: string }>;
 export function startStripeMock(options?: { port?: number; logFile?: string; detached?: boolean }): Promise<RunningServer & { url: string }>;

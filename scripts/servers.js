@@ -409,19 +409,20 @@ async function startNatsStreaming({ port, store = 'memory', dir, clusterId = 'ti
 }
 
 /**
- * nats-server with JetStream (`-js`), its store in `dir` (a fresh temporary folder
- * when omitted). Start it again with the same `dir` and its streams and consumers
- * are back; `store: 'memory'` forgets them on restart (a fresh folder each time),
- * like a NATS Streaming memory store. `clusterId` is only there so callers can
- * treat both brokers alike.
+ * nats-server with JetStream (`-js`), its store in `dir` (a fresh scratch folder,
+ * removed like the others, when omitted). Start it again with the same `dir` and its
+ * streams and consumers are back; `store: 'memory'` forgets them on restart (a fresh
+ * folder each time), like a NATS Streaming memory store. `clusterId` is only there
+ * so callers can treat both brokers alike.
  */
-async function startNatsServer({ port, store = 'file', dir, logFile } = {}) {
+async function startNatsServer({ port, store = 'file', dir, logFile, detached } = {}) {
   port = port ?? (await freePort());
-  if (store === 'memory' || !dir) dir = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-jetstream-'));
+  if (store === 'memory' || !dir) dir = scratchDir('payments-jetstream-');
   const args = ['-js', '-sd', dir, '-a', HOST, '-p', String(port)];
   const server = await launch('nats-server', args, {
     ready: (output) => output.includes('Server is ready'),
     logFile,
+    detached,
   });
   return { ...server, port, dir, store, clusterId: 'ticketing', url: `nats://${HOST}:${port}` };
 }

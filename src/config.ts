@@ -1,6 +1,7 @@
 /** The only module that reads process.env: every setting is parsed and checked here, once, at start. */
+import { hostname } from 'node:os';
+import { currency, hostAddress, httpUrl, integerIn, mongoUri, natsUrl, oneOf, plainName, secret, streamName, stripeSecretKey, webhookSecret, wholeSeconds } from './config-values';
 import { CRASH_POINTS, CrashPoint } from './payments/crash-points';
-import { currencyRules } from './payments/money';
 
 export interface Config {
   port: number;
@@ -38,8 +39,29 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * Where the settings that production must give (NODE_ENV=production: the image sets it)
+ * point elsewhere: this machine's servers on their usual ports, and a test-mode Stripe key
+ * that cannot charge (a stand-in such as stripe-mock takes any; Stripe itself refuses it).
+ */
+const LOCAL = {
+  mongoUri: 'mongodb://127.0.0.1:27017/payments',
+  natsUrl: 'nats://127.0.0.1:4222',
+  clusterId: 'ticketing',
+  clientId: () => `payments-${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${process.pid}`,
+  stripeKey: 'sk_test_local_placeholder',
+};
+
+interface ReadOptions {
+  /** Secrets are taken as given (the auth service signs with the exact value): not trimmed. */
+  trim?: boolean;
+  /** Optional outside production only (see LOCAL). */
+  requiredInProduction?: boolean;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
   const parse = <T>(name: string, raw: string, parser: (raw: string) => T): T | undefined => {
     try {
       return parser(raw);
@@ -48,14 +70,25 @@ export function loadConfig(env: Env = process.env): Config {
       return undefined;
     }
   };
-  const required = <T>(name: string, parser: (raw: string) => T, { trim = true } = {}): T => {
-    const raw = trim ? env[name]?.trim() : env[name];
-    if (!raw?.trim()) problems.push(`${name} is required`);
-    return (raw?.trim() ? parse(name, raw, parser) : undefined) as T;
+  /** The value to parse; '' when set but blank, undefined when unset. */
+  const read = (name: string, trim: boolean): string | undefined => {
+    const raw = env[name];
+    if (raw === undefined || !raw.trim()) return raw === undefined ? undefined : '';
+    return trim ? raw.trim() : raw;
   };
-  const optional = <T>(name: string, parser: (raw: string) => T, fallback: T): T => {
-    const raw = env[name]?.trim();
-    return (raw ? parse(name, raw, parser) : fallback) as T;
+  const missing = (name: string, raw: string | undefined, when = '') =>
+    problems.push(raw === undefined ? `${name} is required${when}` : `${name} is set but empty${when ? ` (it is required${when})` : ''}`);
+  const required = <T>(name: string, parser: (raw: string) => T, { trim = true }: ReadOptions = {}): T => {
+    const raw = read(name, trim);
+    if (!raw) missing(name, raw);
+    return (raw ? parse(name, raw, parser) : undefined) as T;
+  };
+  /** A blank value is taken as unset, except for a setting required in production, in production. */
+  const optional = <T>(name: string, parser: (raw: string) => T, fallback: T, { trim = true, requiredInProduction = false }: ReadOptions = {}): T => {
+    const raw = read(name, trim);
+    if (raw) return parse(name, raw, parser) as T;
+    if (requiredInProduction && production) missing(name, raw, ' when NODE_ENV is production');
+    return fallback;
   };
 
   const eventBus = optional<EventBusKind>('EVENT_BUS', oneOf(EVENT_BUSES), 'stan');
@@ -65,12 +98,12 @@ export function loadConfig(env: Env = process.env): Config {
     host: optional<string | undefined>('HOST', hostAddress, undefined),
     // Secrets are taken as given: the auth service signs with the exact value.
     jwtKey: required('JWT_KEY', secret, { trim: false }),
-    mongoUri: required('MONGO_URI', mongoUri),
+    mongoUri: optional('MONGO_URI', mongoUri, LOCAL.mongoUri, { requiredInProduction: true }),
     eventBus,
     nats: {
-      url: required('NATS_URL', natsUrl),
-      clusterId: stan ? required('NATS_CLUSTER_ID', plainName) : optional('NATS_CLUSTER_ID', plainName, ''),
-      clientId: required('NATS_CLIENT_ID', plainName),
+      url: optional('NATS_URL', natsUrl, LOCAL.natsUrl, { requiredInProduction: true }),
+      clusterId: optional('NATS_CLUSTER_ID', plainName, stan ? LOCAL.clusterId : '', { requiredInProduction: stan }),
+      clientId: optional('NATS_CLIENT_ID', plainName, LOCAL.clientId(), { requiredInProduction: true }),
       // NATS Streaming counts the ack wait in whole seconds; JetStream in nanoseconds.
       ackWaitMs: optional('NATS_ACK_WAIT_MS', stan ? wholeSeconds(integerIn(1000, 3_600_000)) : integerIn(1000, 3_600_000), 30_000),
     },
@@ -82,7 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     eventMaxDeliveries: optional('EVENT_MAX_DELIVERIES', integerIn(1, 1000), 10),
     stripe: {
-      key: required('STRIPE_KEY', stripeSecretKey, { trim: false }),
+      key: optional('STRIPE_KEY', stripeSecretKey, LOCAL.stripeKey, { trim: false, requiredInProduction: true }),
       apiUrl: optional<URL | undefined>('STRIPE_API_URL', httpUrl, undefined),
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
@@ -104,101 +137,4 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return config;
-}
-
-function integerIn(min: number, max: number) {
-  return (raw: string): number => {
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      throw new Error(`must be an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
-}
-
-function hostAddress(raw: string): string {
-  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new Error('must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)');
-  return raw;
-}
-
-function secret(raw: string): string {
-  return raw;
-}
-
-/** A webhook endpoint's signing secret (Stripe, "Check the webhook signatures": `whsec_…`). */
-function webhookSecret(raw: string): string {
-  if (!/^whsec_\S+$/.test(raw)) throw new Error('must be a Stripe webhook signing secret (whsec_…)');
-  return raw;
-}
-
-/** A secret (sk_) or restricted (rk_) key; a publishable key (pk_) cannot charge. */
-function stripeSecretKey(raw: string): string {
-  if (!/^(sk|rk)_(test|live)_\S+$/.test(raw)) throw new Error('must be a Stripe secret key (sk_test_…, sk_live_… or rk_…)');
-  return raw;
-}
-
-/** NATS Streaming takes the ack wait in whole seconds. */
-function wholeSeconds(parse: (raw: string) => number) {
-  return (raw: string): number => {
-    const value = parse(raw);
-    if (value % 1000 !== 0) throw new Error('must be a whole number of seconds (a multiple of 1000)');
-    return value;
-  };
-}
-
-function plainName(raw: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(raw)) throw new Error('may hold only letters, digits, "_", "." and "-"');
-  return raw;
-}
-
-/** JetStream stream names may not hold spaces, `.`, `*`, `>`, path separators or control characters. */
-function streamName(raw: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('may hold only letters, digits, "_" and "-" (at most 64)');
-  return raw;
-}
-
-function mongoUri(raw: string): string {
-  if (!/^mongodb(\+srv)?:\/\/[^/]+/.test(raw)) throw new Error('must be a mongodb:// or mongodb+srv:// URI');
-  return raw;
-}
-
-/** The cluster writes NATS_URL as http://host:port; the client speaks nats://. */
-function natsUrl(raw: string): string {
-  const url = parseUrl(raw, ['http:', 'nats:']);
-  if (!url.hostname || !url.port) throw new Error('must name a host and a port');
-  return `nats://${url.host}`;
-}
-
-function httpUrl(raw: string): URL {
-  return parseUrl(raw, ['http:', 'https:']);
-}
-
-function parseUrl(raw: string, protocols: string[]): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error('is not a URL');
-  }
-  if (!protocols.includes(url.protocol)) {
-    throw new Error(`must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
-  }
-  return url;
-}
-
-/** A currency Stripe charges in (see payments/money): checked at start, not at the first payment. */
-function currency(raw: string): string {
-  if (!/^[a-zA-Z]{3}$/.test(raw)) throw new Error('must be a three-letter ISO currency code');
-  try {
-    return currencyRules(raw).currency;
-  } catch (err) {
-    throw new Error(`cannot be charged: ${(err as Error).message}`);
-  }
-}
-
-function oneOf<T extends string>(values: readonly T[]) {
-  return (raw: string): T => {
-    if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')}`);
-    return raw as T;
-  };
 }

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { eventually, sleep } from './support/eventually';
 import { newId } from './support/harness';
 import { PaymentsFixture } from './support/payments-fixture';
@@ -16,6 +17,13 @@ afterEach(() => {
 });
 
 const stored = (id: string) => fx.orderModel.findById(id).lean();
+
+/** One series' value on /metrics (`name` or `name{labels}`), 0 while it has no line. */
+async function metric(series: string): Promise<number> {
+  const { text } = await request(fx.service.server).get('/metrics');
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
 
 describe('cancels are never lost', () => {
   test('when 64 cancels for orders never created come first, then a later cancel still applies and the order cannot be charged', async () => {
@@ -189,9 +197,18 @@ describe('refunds', () => {
     expect(fx.stripe!.refundsFor(order.id)).toHaveLength(1);
   });
 
-  test('refund metrics count attempts by outcome and the refunds owed', async () => {
-    const metrics = await (await import('supertest')).default(fx.service.server).get('/metrics');
-    expect(metrics.text).toMatch(/payments_refund_attempts_total\{outcome="refunded"\} [1-9]/);
-    expect(metrics.text).toMatch(/payments_refunds_owed 0/);
+  test('when a cancelled order\'s refund is owed and then made, then /metrics shows it owed, then one more refunded attempt and none owed', async () => {
+    const refunded = 'payments_refund_attempts_total{outcome="refunded"}';
+    const refundedBefore = await metric(refunded);
+    const order = await fx.order({ price: 7 });
+    expect((await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id })).status).toBe(201);
+    fx.stripe!.refundMode = 'error500';
+    await fx.orders.cancelled({ id: order.id, version: 1 });
+    await eventually(async () => expect(await metric('payments_refunds_owed')).toBe(1));
+
+    fx.stripe!.refundMode = 'normal';
+    await eventually(async () => expect(await fx.refunds(order.id)).toMatchObject([{ state: 'refunded' }]), 20_000);
+    expect(await metric(refunded)).toBe(refundedBefore + 1);
+    expect(await metric('payments_refunds_owed')).toBe(0);
   });
 });

@@ -59,9 +59,9 @@ describe('configuration', () => {
     expect(config.jetstream).toEqual({ stream: 'platform-events', maxAgeMs: 604_800_000, duplicateWindowMs: 300_000 });
   });
 
-  test('when EVENT_BUS is stan, then NATS_CLUSTER_ID is still required', () => {
+  test('when EVENT_BUS is stan, then NATS_CLUSTER_ID is still required in production', () => {
     const { NATS_CLUSTER_ID: _unused, ...env } = valid;
-    expect(() => loadConfig({ ...env, EVENT_BUS: 'stan' })).toThrow('NATS_CLUSTER_ID is required');
+    expect(() => loadConfig({ ...env, EVENT_BUS: 'stan', NODE_ENV: 'production' })).toThrow('NATS_CLUSTER_ID is required');
   });
 
   test('when the duplicate window is longer than the stream keeps messages, then start-up fails naming both', () => {
@@ -70,11 +70,48 @@ describe('configuration', () => {
     );
   });
 
-  test.each(Object.keys(valid))('when %s is missing, then start-up fails naming it', (name) => {
-    const env: Record<string, string> = { ...valid };
+  test.each(Object.keys(valid))('when %s is missing in production, then start-up fails naming it', (name) => {
+    const env: Record<string, string> = { ...valid, NODE_ENV: 'production' };
     delete env[name];
     expect(() => loadConfig(env)).toThrow(ConfigError);
-    expect(() => loadConfig(env)).toThrow(`${name} is required`);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`\\b${name} is required\\b`));
+    expect(() => loadConfig({ ...env, [name]: ' ' })).toThrow(new RegExp(`\\b${name} is set but empty\\b`));
+  });
+
+  test('when only JWT_KEY is given outside production, then the rest points at this machine and Stripe test mode, as docs/CONTRACT.md promises', () => {
+    const config = loadConfig({ JWT_KEY: 'k' });
+    expect(config.mongoUri).toBe('mongodb://127.0.0.1:27017/payments');
+    expect(config.nats).toEqual({ url: 'nats://127.0.0.1:4222', clusterId: 'ticketing', clientId: expect.stringMatching(new RegExp(`^payments-[A-Za-z0-9_.-]+-${process.pid}$`)), ackWaitMs: 30_000 });
+    expect(config.stripe.key).toMatch(/^sk_test_/);
+    expect(loadConfig({ JWT_KEY: 'k', EVENT_BUS: 'jetstream' }).nats.clusterId).toBe('');
+  });
+
+  test('when only JWT_KEY is given in production, then start-up names every setting production must give, and no default', () => {
+    expect(() => loadConfig({ JWT_KEY: 'k', NODE_ENV: 'production' })).toThrow(
+      'invalid configuration: MONGO_URI is required when NODE_ENV is production; NATS_URL is required when NODE_ENV is production; ' +
+        'NATS_CLUSTER_ID is required when NODE_ENV is production; NATS_CLIENT_ID is required when NODE_ENV is production; STRIPE_KEY is required when NODE_ENV is production',
+    );
+    expect(() => loadConfig({ JWT_KEY: 'k', NODE_ENV: 'production', EVENT_BUS: 'jetstream' })).not.toThrow(/NATS_CLUSTER_ID/);
+  });
+
+  test.each([
+    ['JWT_KEY', '', 'JWT_KEY is set but empty'],
+    ['JWT_KEY', '   ', 'JWT_KEY is set but empty'],
+    ['PORT', '33OO', 'PORT must be an integer from 0 to 65535'],
+    ['HOST', '999.1.1.1', 'HOST must be an IP address or a host name'],
+    ['HOST', '::zz', 'HOST must be an IP address or a host name'],
+    ['MONGO_URI', 'mongodb://127.0.0.1:99999/payments', 'MONGO_URI has a port that is not from 1 to 65535'],
+    ['MONGO_URI', 'mongodb://a:27017,b:2701x/payments', 'MONGO_URI has a port that is not from 1 to 65535'],
+    ['NATS_URL', 'nats://127.0.0.1:99999', 'NATS_URL is not a URL'],
+  ])('when %s is %p, then start-up says which setting and what is wrong with it', (name, value, message) => {
+    expect(() => loadConfig({ ...valid, [name]: value })).toThrow(message);
+  });
+
+  test('when a setting is given in the forms it may take, then it is accepted', () => {
+    expect(loadConfig({ ...valid, HOST: '::1' }).host).toBe('::1');
+    expect(loadConfig({ ...valid, HOST: 'payments.local' }).host).toBe('payments.local');
+    expect(loadConfig({ ...valid, MONGO_URI: 'mongodb://u:p@[::1]:27017,db2/payments?replicaSet=rs' }).mongoUri).toContain('[::1]');
+    expect(loadConfig({ ...valid, PORT: '' }).port).toBe(3000);
   });
 
   test.each([
@@ -127,7 +164,7 @@ describe('configuration', () => {
         return err as Error;
       }
     })();
-    expect(error?.message).toMatch(/JWT_KEY is required/);
+    expect(error?.message).toMatch(/JWT_KEY is set but empty/);
     expect(error?.message).toMatch(/NATS_URL must start with/);
     expect(error?.message).not.toContain('sk_live_secret');
   });

@@ -8,13 +8,44 @@ function install(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { PATH: '/nonexistent', ...env } });
 }
 
+/** install-servers into an empty bin folder, with no Go on PATH: what it would build is what it names as missing Go for. */
+function installIntoEmpty(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, ['-e', `
+    const versions = require(${JSON.stringify(path.join(__dirname, '..', 'scripts', 'server-versions.js'))});
+    const fs = require('node:fs');
+    versions.binDir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'payments-bin-'));
+    process.on('exit', () => fs.rmSync(versions.binDir, { recursive: true, force: true }));
+    require(${JSON.stringify(script)}).main(${JSON.stringify(['node', script, ...args])});
+  `], { encoding: 'utf8', env: { PATH: '/nonexistent', ...env } });
+}
+
 describe('building the Go servers only when they are needed', () => {
   const elsewhere = { MONGO_URI: 'mongodb://db.example:27017', NATS_URL: 'nats://nats.example:4222', STRIPE_MOCK_URL: 'http://stripe.example:12111' };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { notNeeded } = require('../scripts/install-servers') as { notNeeded: (mode: string, name: string, env: Record<string, string>) => string | undefined };
+  const needed = (mode: string, env: Record<string, string>) =>
+    ['ferretdb', 'nats-streaming-server', 'nats-server', 'stripe-mock'].filter((name) => !notNeeded(mode, name, env));
 
-  test('when MONGO_URI, NATS_URL and STRIPE_MOCK_URL all point elsewhere, then the local stack needs no server and no Go', () => {
-    const run = install(['--needed'], elsewhere);
+  test('when the local stack runs on NATS Streaming, then it needs FerretDB and nats-streaming-server only, never stripe-mock nor nats-server', () => {
+    expect(needed('stack', {})).toEqual(['ferretdb', 'nats-streaming-server']);
+    expect(needed('stack', { EVENT_BUS: 'stan' })).toEqual(['ferretdb', 'nats-streaming-server']);
+    expect(notNeeded('stack', 'stripe-mock', {})).toBe('the local stack runs the fake Stripe');
+  });
+
+  test('when the local stack runs on JetStream, then it needs FerretDB and nats-server', () => {
+    expect(needed('stack', { EVENT_BUS: 'jetstream' })).toEqual(['ferretdb', 'nats-server']);
+    expect(needed('stack', { EVENT_BUS: 'jetstream', MONGO_URI: elsewhere.MONGO_URI })).toEqual(['nats-server']);
+  });
+
+  test('when the tests or servers:install run, then every server is built unless the tests are pointed elsewhere', () => {
+    expect(needed('all', elsewhere)).toEqual(['ferretdb', 'nats-streaming-server', 'nats-server', 'stripe-mock']);
+    expect(needed('tests', {})).toEqual(['ferretdb', 'nats-streaming-server', 'nats-server', 'stripe-mock']);
+  });
+
+  test('when MONGO_URI and NATS_URL point elsewhere, then the local stack needs no server and no Go', () => {
+    const run = install(['--needed'], { MONGO_URI: elsewhere.MONGO_URI, NATS_URL: elsewhere.NATS_URL });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-    for (const name of ['ferretdb', 'nats-streaming-server', 'stripe-mock']) expect(run.stdout).toContain(`${name} not needed`);
+    for (const name of ['ferretdb', 'nats-streaming-server', 'nats-server', 'stripe-mock']) expect(run.stdout).toContain(`${name} not needed`);
   });
 
   test('when the tests run with all three elsewhere, then stripe-mock is skipped and only the servers outage tests stop themselves are kept', () => {
@@ -24,14 +55,17 @@ describe('building the Go servers only when they are needed', () => {
     expect(run.stdout).not.toContain('nats-streaming-server not needed');
   });
 
+  test('when the local stack is built on a fresh machine without Go, then it fails naming the Go version and only the servers the stack runs', () => {
+    const stan = installIntoEmpty(['--needed'], {});
+    expect(stan.status).toBe(1);
+    expect(stan.stderr).toMatch(/Go 1\.\d+ or later is required to build ferretdb, nats-streaming-server \(go not found on PATH\)/);
+    const jetstream = installIntoEmpty(['--needed'], { EVENT_BUS: 'jetstream', MONGO_URI: elsewhere.MONGO_URI });
+    expect(jetstream.status).toBe(1);
+    expect(jetstream.stderr).toMatch(/Go 1\.\d+ or later is required to build nats-server \(go not found on PATH\)/);
+  });
+
   test('when a needed server is missing and Go is not installed, then it fails naming the Go version to install', () => {
-    const run = spawnSync(process.execPath, ['-e', `
-      const versions = require(${JSON.stringify(path.join(__dirname, '..', 'scripts', 'server-versions.js'))});
-      const fs = require('node:fs');
-      versions.binDir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'payments-bin-'));
-      process.on('exit', () => fs.rmSync(versions.binDir, { recursive: true, force: true }));
-      require(${JSON.stringify(script)});
-    `], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+    const run = installIntoEmpty([], {});
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/Go 1\.\d+ or later is required/);
   });

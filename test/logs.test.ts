@@ -1,8 +1,10 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
+import jwt from 'jsonwebtoken';
+import { NOT_AUTHORIZED } from '../src/entry-points/http/current-user';
 import { createLogger } from '../src/logger';
 import { eventually } from './support/eventually';
-import { JWT_KEY, newId, sessionCookie } from './support/harness';
+import { cookieWithJwt, JWT_KEY, newId, sessionCookie } from './support/harness';
 import { PaymentsFixture } from './support/payments-fixture';
 
 const fx = new PaymentsFixture();
@@ -52,7 +54,7 @@ describe('one payment, traceable through the logs', () => {
   test.each([
     ['an unknown order', () => ({ cookie: sessionCookie({ id: newId() }), body: { token: 'tok_visa', orderId: newId() } }), 404, 'Order not found'],
     ['a token that is not a card token', () => ({ cookie: sessionCookie({ id: newId() }), body: { token: 'tok visa', orderId: newId() } }), 400, 'token is not a card token'],
-    ['no session', () => ({ cookie: undefined, body: { token: 'tok_visa', orderId: newId() } }), 401, 'Not authorized'],
+    ['no session', () => ({ cookie: undefined, body: { token: 'tok_visa', orderId: newId() } }), 401, NOT_AUTHORIZED.noCookie],
   ] as const)('when a request is refused for %s, then its request line says why', async (_case, make, status, reason) => {
     const { cookie, body } = make();
     const requestId = `refused-${newId()}`;
@@ -68,6 +70,33 @@ describe('one payment, traceable through the logs', () => {
     const line = fx.logs.find({ msg: 'request', requestId, status: 200 });
     expect(line).toHaveLength(1);
     expect(line[0]).not.toHaveProperty('reason');
+  });
+});
+
+describe('a 401 says why, in its answer and its request line', () => {
+  const base64 = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64');
+  test.each<[string, () => string | undefined, string]>([
+    ['no cookie', () => undefined, NOT_AUTHORIZED.noCookie],
+    ['another cookie only', () => 'theme=dark', NOT_AUTHORIZED.noCookie],
+    ['a cookie that is not base64 JSON', () => 'session=%%%not-base64{', NOT_AUTHORIZED.unreadableCookie],
+    ['a cookie without a jwt', () => `session=${base64({ user: 'u1' })}`, NOT_AUTHORIZED.noToken],
+    ['a jwt that is not a string', () => `session=${base64({ jwt: { id: 'u1' } })}`, NOT_AUTHORIZED.noToken],
+    ['a token that is not a JWT', () => cookieWithJwt('not.a.jwt'), NOT_AUTHORIZED.notJwt],
+    ['a token signed with another key (the local stack restarted)', () => sessionCookie({ id: 'u1' }, 'the-key-of-an-earlier-start'), NOT_AUTHORIZED.badSignature],
+    ['a token signed with HS512', () => sessionCookie({ id: 'u1' }, JWT_KEY, 'HS512'), NOT_AUTHORIZED.notHs256],
+    ['a token with alg none', () => cookieWithJwt(jwt.sign({ id: 'u1', email: 'a@b.c' }, '', { algorithm: 'none' })), NOT_AUTHORIZED.notHs256],
+    ['an expired token', () => cookieWithJwt(jwt.sign({ id: 'u1', email: 'a@b.c', exp: 1 }, JWT_KEY)), NOT_AUTHORIZED.expired],
+    ['a token not valid yet', () => cookieWithJwt(jwt.sign({ id: 'u1', email: 'a@b.c', nbf: Math.floor(Date.now() / 1000) + 3600 }, JWT_KEY)), NOT_AUTHORIZED.notYetValid],
+    ['a token without a user id', () => cookieWithJwt(jwt.sign({ email: 'a@b.c' }, JWT_KEY)), NOT_AUTHORIZED.noUser],
+  ])('when the request carries %s, then the 401 and its request line say so, and neither holds the cookie', async (_case, cookie, reason) => {
+    const requestId = `unauthorized-${newId()}`;
+    const sent = cookie();
+    const res = await post(sent, { token: 'tok_visa', orderId: newId() }, requestId);
+    expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: { errors: [{ message: reason }] } });
+    const lines = fx.logs.find({ msg: 'request', requestId });
+    expect(lines).toEqual([expect.objectContaining({ status: 401, reason })]);
+    const value = sent?.slice(sent.indexOf('=') + 1);
+    if (value) expect(JSON.stringify(lines)).not.toContain(value);
   });
 });
 

@@ -131,7 +131,7 @@ describe('POST /api/payments: input', () => {
 });
 
 describe('POST /api/payments: charging', () => {
-  test('when a valid order is paid, then 201, one charge of 1999 cents, a stored payment, the order complete and payment:created', async () => {
+  test('when a valid order is paid, then 201, one charge of 1999 cents, a stored payment and payment:created, and the replica leaves the order created for the orders service to complete', async () => {
     const order = await fx.order({ price: 19.99 });
     const res = await fx.pay(order.cookie, { token: 'tok_visa', orderId: order.id });
 

@@ -122,8 +122,23 @@ describe('the webhook endpoint', () => {
     expect(await deliver(event)).toEqual({ status: 200, body: { received: true, duplicate: true } });
   });
 
-  test('when the signing secret is never logged, then no log line carries it or a signature', async () => {
-    const all = fx.logs.lines.join('\n');
+  test('when deliveries signed right, wrong and with another secret have been handled, then no log line carries the signing secret or a signature', async () => {
+    const order = await fx.order({ price: 27 });
+    const paid = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
+    expect(paid.status).toBe(201);
+    const event = fx.stripe!.event('charge.refunded', paid.body.stripeId);
+    const from = fx.logs.lines.length;
+    expect((await deliver(event, { signature: `t=${Math.floor(Date.now() / 1000)},v1=${'ab'.repeat(32)}` })).status).toBe(400);
+    expect((await fx.stripe!.deliver(endpoint(), event, 'whsec_someone_else')).status).toBe(400);
+    expect((await deliver(event)).status).toBe(200);
+
+    // The lines read are those the three deliveries caused: one request line each, and the event's own line.
+    const lines = () => fx.logs.lines.slice(from);
+    await eventually(() =>
+      expect(lines().map((line) => JSON.parse(line)).filter((entry) => entry.path === '/api/payments/webhooks/stripe').map((entry) => entry.status)).toEqual([400, 400, 200]),
+    );
+    expect(lines().some((line) => line.includes('Stripe reports the charge refunded'))).toBe(true);
+    const all = lines().join('\n');
     expect(all).not.toContain(SECRET);
     expect(all).not.toMatch(/v1=[0-9a-f]{64}/);
   });

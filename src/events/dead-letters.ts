@@ -1,58 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Connection, Model, Schema } from 'mongoose';
+import { Connection, Model } from 'mongoose';
 import { doublingDelayMs } from '../backoff';
 import { isDatabaseUnavailable, isDuplicateKey } from '../data-access/db-errors';
-import { Logger } from '../logger';
+import { DeadLetter, deadLetterModel, DeadLetterState } from '../data-access/dead-letter-model';
+import { createLogger, Logger } from '../logger';
 import { EventHandler, IncomingEvent, MalformedEvent } from './bus';
-
-/**
- * An event its handler could not apply, set aside so that the stream behind it
- * keeps flowing:
- *
- *   retrying - tried again from here when `nextAttemptAt` comes (that field is
- *              also the lease of the instance retrying it);
- *   parked   - tried `attempts` times, the last of them `maxDeliveries`: it waits
- *              for an operator (`npm run payments -- dead-letters`, `replay`).
- *
- * An applied retry deletes its dead letter.
- */
-export const DeadLetterState = { Retrying: 'retrying', Parked: 'parked' } as const;
-export type DeadLetterState = (typeof DeadLetterState)[keyof typeof DeadLetterState];
-
-export interface DeadLetter {
-  /** Derived from subject, sequence and payload: a redelivery of the same event finds its letter already there. */
-  _id: string;
-  subject: string;
-  /** The broker's sequence of the delivery that set it aside. */
-  sequence: number;
-  /** The payload as JSON text, exactly as it will be handed to the handler again. */
-  payload: string;
-  /** Why the last attempt failed (the error's message). */
-  reason: string;
-  state: DeadLetterState;
-  /** Times the handler tried it; the delivery that set it aside is the first. */
-  attempts: number;
-  nextAttemptAt: Date | null;
-  firstFailedAt: Date;
-  lastFailedAt: Date;
-}
-
-const schema = new Schema<DeadLetter>(
-  {
-    _id: { type: String, required: true },
-    subject: { type: String, required: true },
-    sequence: { type: Number, required: true },
-    payload: { type: String, required: true },
-    reason: { type: String, required: true },
-    state: { type: String, required: true, enum: Object.values(DeadLetterState) },
-    attempts: { type: Number, required: true },
-    nextAttemptAt: { type: Date, default: null },
-    firstFailedAt: { type: Date, required: true },
-    lastFailedAt: { type: Date, required: true },
-  },
-  { collection: 'dead_letters', versionKey: false },
-);
-schema.index({ state: 1, nextAttemptAt: 1 });
 
 export interface DeadLetterOptions {
   /** Attempts in all (the delivery, then retries from here) before an event is parked. */
@@ -84,11 +36,39 @@ export class DeadLetters {
     private readonly options: DeadLetterOptions,
     private readonly logger: Logger,
   ) {
-    this.letters = connection.model<DeadLetter>('DeadLetter', schema);
+    this.letters = deadLetterModel(connection);
+  }
+
+  /** The store as the operator's CLI (scripts/payments-cli.js) uses it: list, replay, park; it guards, retries and logs nothing. */
+  static forOperator(connection: Connection): DeadLetters {
+    return new DeadLetters(connection, { maxDeliveries: 1, retryBaseMs: 0 }, createLogger('silent'));
   }
 
   async createIndexes(): Promise<void> {
     await this.letters.createIndexes();
+  }
+
+  /** The dead letters in `state` (`all`: in any), the oldest failure first, at most `limit`. */
+  list(state: DeadLetterState | 'all' = DeadLetterState.Parked, limit = 200): Promise<DeadLetter[]> {
+    return this.letters.find(state === 'all' ? {} : { state }).sort({ firstFailedAt: 1 }).limit(limit).lean<DeadLetter[]>().exec();
+  }
+
+  /**
+   * Hands parked events back to be retried: the one with `id`, or every parked one.
+   * Each starts its attempts afresh and is due at once, so the next sweep of a running
+   * instance retries it. Resolves to how many were handed back; a letter that is not
+   * parked is left as it is.
+   */
+  async replay(which: { id: string } | 'all'): Promise<number> {
+    const parked = { state: DeadLetterState.Parked };
+    const filter = which === 'all' ? parked : { ...parked, _id: which.id };
+    const result = await this.letters.updateMany(filter, { $set: { state: DeadLetterState.Retrying, attempts: 0, nextAttemptAt: new Date() } });
+    return result.modifiedCount;
+  }
+
+  /** Parks a letter for an operator, `reason` saying why: it is not retried again until replayed. */
+  async park(id: string, reason: string, at = new Date()): Promise<void> {
+    await this.letters.updateOne({ _id: id }, { $set: { state: DeadLetterState.Parked, nextAttemptAt: null, reason, lastFailedAt: at } });
   }
 
   /**
@@ -175,10 +155,7 @@ export class DeadLetters {
       const reason = describe(err);
       const now = new Date();
       if (letter.attempts >= this.options.maxDeliveries || err instanceof MalformedEvent) {
-        await this.letters.updateOne(
-          { _id: letter._id },
-          { $set: { state: DeadLetterState.Parked, nextAttemptAt: null, reason, lastFailedAt: now } },
-        );
+        await this.park(letter._id, reason, now);
         this.logger.error({ ...log, reason }, 'event could not be applied: parked for an operator');
         this.options.onOutcome?.(letter.subject, 'parked');
       } else {

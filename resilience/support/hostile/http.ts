@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Case } from './cases';
+import { openApiContract } from '../../../test/support/openapi-contract';
 import { judge, Reply } from './contract';
 
 /** Sending the campaign's requests, CONCURRENCY at a time, each reply judged against the contract. */
@@ -34,6 +35,7 @@ export function send(port: number, agent: http.Agent, c: Case): Promise<Reply> {
 }
 
 export async function runAll(cases: () => Case, total: number, sendOne: (c: Case) => Promise<Reply>) {
+  const contract = await openApiContract();
   const results: Array<{ index: number; c: Case; reply: Reply; problems: string[]; ms: number }> = [];
   let issued = 0;
   const worker = async () => {
@@ -44,7 +46,7 @@ export async function runAll(cases: () => Case, total: number, sendOne: (c: Case
       const sent = performance.now();
       const reply = await sendOne(c);
       const ms = performance.now() - sent;
-      const problems = judge(c, reply);
+      const problems = judge(contract, c, reply);
       if (c.body && c.body.length > 20_000) c.body = Buffer.from(`<${c.body.length} bytes>`);
       results.push({ index, c, reply: { ...reply, body: reply.body.slice(0, 300) }, problems, ms });
     }
