@@ -20,6 +20,7 @@ import { Metrics } from './metrics';
 import { OrderReplica } from './orders/replicate-order';
 import { StripeEvents } from './payments/apply-stripe-event';
 import { AttemptLimit } from './payments/attempt-limit';
+import { CancelledOrders } from './payments/cancelled-order';
 import { ChargeAttempts } from './payments/charge-attempt';
 import { OrderClaims } from './payments/claim-order';
 import { crashSwitch } from './payments/crash-points';
@@ -126,6 +127,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const attempts = new ChargeAttempts({
     outcomes: new MongoChargeOutcomes(models.payments),
     provider,
+    orders,
     onPaid: (payment) => void outbox.publishPayment(payment),
     eventLeaseMs: outbox.leaseMs,
     retryBaseMs,
@@ -139,12 +141,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const recovery = new PaymentRecovery({ claims, refunds: refundStore }, attempts, refunds, log('recovery'));
 
   // Entry points: events, HTTP, the timer.
-  const replica = new OrderReplica(orders, log('orders'), async (orderId) => void (await refunds.oweForOrder(orderId)));
+  const cancelledOrders = new CancelledOrders(claims, attempts, refunds);
+  const replica = new OrderReplica(orders, log('orders'), (orderId) => cancelledOrders.settle(orderId));
   listenToOrders(bus, deadLetters, replica);
   const secret = config.stripe.webhookSecret;
   const app = createApp({
     jwtKey: config.jwtKey,
-    payments: new OrderPayments(orders, orderClaims, claims, attempts, config.stripe.currency),
+    payments: new OrderPayments(orders, orderClaims, claims, attempts, config.stripe.currency, Math.min(2_000, config.requestTimeoutMs / 2)),
     reads: new PaymentReads({ claims, refunds: refundStore, events: handledEvents }, attempts),
     webhooks: secret ? { verify: stripeEventVerifier(stripe, secret), events: new StripeEvents({ events: handledEvents, claims }, attempts, log('webhooks')) } : undefined,
     logger,

@@ -15,6 +15,7 @@ beforeAll(() => fx.start({ stripe: 'fake', service: { chargeRetryBaseMs: 300, sw
 afterAll(() => fx.stop());
 afterEach(() => {
   fx.stripe!.mode = 'normal';
+  fx.stripe!.searchLagMs = 0;
 });
 
 const stored = (id: string) => fx.orderModel.findById(id).lean();
@@ -120,6 +121,24 @@ describe('a busy Stripe account', () => {
     }, 20_000);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(paid.body.stripeId).toBe(fx.stripe!.chargesFor(order.id)[0].id);
+  });
+
+  test('when the answer was lost and Search does not show the PaymentIntent yet, then the create sent again under the key finds it: one charge', async () => {
+    const order = await fx.order({ price: 26 });
+    fx.stripe!.searchLagMs = 60_000; // Stripe's Search guide: searchable within about a minute
+    fx.stripe!.mode = 'chargeThenDrop';
+    expect((await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id })).status).toBe(502);
+    fx.stripe!.mode = 'normal';
+    fx.stripe!.createOtherIntents(1100);
+
+    const paid = await eventually(async () => {
+      const res = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
+      expect(res.status).toBe(201);
+      return res;
+    }, 20_000);
+    expect(fx.stripe!.intentsFor(order.id)).toHaveLength(1);
+    expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
+    expect(paid.body.paymentIntentId).toBe(fx.stripe!.intentsFor(order.id)[0].id);
   });
 });
 

@@ -31,10 +31,13 @@ test('when a PaymentMethod is charged, then Stripe accepts the confirmed Payment
   expect(outcome).toMatchObject({ kind: 'declined', paymentIntentId: expect.stringMatching(/^pi_/) });
 });
 
-test('when recovery asks what exists, then Stripe accepts the retrieve, list and cancel requests', async () => {
+test('when recovery asks what exists, then Stripe accepts the retrieve, search, list and cancel requests', async () => {
   const stripe = charges();
-  expect(await stripe.lookup({ paymentId: 'p1', paymentIntentId: 'pi_123', since: new Date() })).toMatchObject({ kind: 'declined' });
-  expect(await stripe.lookup({ paymentId: new Types.ObjectId().toHexString(), since: new Date() })).toEqual({ kind: 'none' });
+  const paymentId = new Types.ObjectId().toHexString();
+  expect(await stripe.lookup({ paymentId: 'p1', paymentIntentId: 'pi_123' })).toMatchObject({ kind: 'declined' });
+  // stripe-mock answers a search with its fixture, whose metadata is not this claim's: nothing found.
+  expect(await stripe.lookup({ paymentId })).toEqual({ kind: 'none' });
+  expect(await stripe.findCreated({ paymentId, from: new Date(Date.now() - 60_000), to: new Date() })).toEqual({ kind: 'none' });
   expect((await stripe.cancel('pi_123')).kind).not.toMatch(/unknown|unavailable/);
 });
 

@@ -50,12 +50,13 @@ export class MongoChargeOutcomes implements ChargeOutcomeStore {
     );
   }
 
-  async defer(claim: Payment, retryInMs: number, what: string, intent: { paymentIntentId?: string; actionRequired?: boolean }): Promise<void> {
+  async defer(claim: Payment, retryInMs: number, what: string, intent: { paymentIntentId?: string; actionRequired?: boolean; storedFailure?: true }): Promise<void> {
     const set: Record<string, unknown> = { leaseUntil: new Date(Date.now() + retryInMs) };
     if (intent.paymentIntentId) set.paymentIntentId = intent.paymentIntentId;
     // Nobody calls Stripe for it until the retry: a Stripe event may take it over (also after recovery asked in vain).
     if (intent.actionRequired || claim.actionRequiredAt) set.awaitingCustomer = true;
     if (intent.actionRequired && !claim.actionRequiredAt) set.actionRequiredAt = new Date();
+    if (intent.storedFailure && !claim.storedFailureAt) set.storedFailureAt = new Date();
     await this.payments.updateOne(
       { _id: claim._id, state: PaymentState.Charging, chargeAttempts: claim.chargeAttempts },
       { $set: set, $push: { history: step(what, `retry in ${retryInMs} ms`) } },

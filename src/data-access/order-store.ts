@@ -46,19 +46,30 @@ export class MongoOrders implements OrderReader, OrderReplicaStore {
     return filled.modifiedCount > 0;
   }
 
-  async cancel(orderId: string, version: number): Promise<'tombstone' | 'cancelled' | 'stale'> {
-    const older = { _id: orderId, version: { $lt: version } };
-    const now = new Date();
-    const cancel = { $set: { version, status: OrderStatus.Cancelled, updatedAt: now } };
-    try {
-      const result = await this.collection.updateOne(older, { ...cancel, $setOnInsert: { createdAt: now } }, { upsert: true });
-      return result.upsertedCount > 0 ? 'tombstone' : 'cancelled';
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      // The upsert met a stored order: either it is at this version or later already,
-      // or its order:created landed between the update's search and its insert.
-      const result = await this.collection.updateOne(older, cancel);
-      return result.matchedCount > 0 ? 'cancelled' : 'stale';
+  /**
+   * Cancels whatever version is stored (a cancel is terminal), keeping the highest
+   * version seen; with no order stored, a cancelled tombstone. Two writes, each atomic
+   * on its document; an order:created inserted between them makes the second meet a
+   * duplicate, and the first is tried again.
+   */
+  async cancel(orderId: string, version: number): Promise<'tombstone' | 'cancelled' | 'repeat'> {
+    for (;;) {
+      const now = new Date();
+      const live = await this.collection.updateOne(
+        { _id: orderId, status: { $ne: OrderStatus.Cancelled } },
+        { $set: { status: OrderStatus.Cancelled, updatedAt: now }, $max: { version } },
+      );
+      if (live.matchedCount > 0) return 'cancelled';
+      try {
+        const tombstone = await this.collection.updateOne(
+          { _id: orderId, status: OrderStatus.Cancelled },
+          { $max: { version }, $setOnInsert: { createdAt: now, updatedAt: now } },
+          { upsert: true },
+        );
+        return tombstone.upsertedCount > 0 ? 'tombstone' : 'repeat';
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
     }
   }
 }

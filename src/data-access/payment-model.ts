@@ -59,6 +59,7 @@ const paymentSchema = new Schema<Payment>(
     stripeId: { type: String },
     paymentIntentId: { type: String },
     actionRequiredAt: { type: Date },
+    storedFailureAt: { type: Date },
     awaitingCustomer: { type: Boolean },
     chargedAt: { type: Date },
     failure: { type: { _id: false, kind: String, message: String }, default: undefined },

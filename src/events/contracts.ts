@@ -62,11 +62,13 @@ export function parseOrderCreated(data: unknown): OrderCreated {
   };
 }
 
+/**
+ * Any non-negative integer version: the orders service publishes a user's own cancel
+ * with the version it read before saving it, 0 for a fresh order (CONTRACT.md, Additions 2026-12-05).
+ */
 export function parseOrderCancelled(data: unknown): OrderCancelled {
   const event = record(data);
-  const cancelled = { id: objectId(event.id, 'id'), version: version(event.version) };
-  if (cancelled.version < 1) throw new MalformedEvent('version of a cancel must be at least 1');
-  return cancelled;
+  return { id: objectId(event.id, 'id'), version: version(event.version) };
 }
 
 function record(value: unknown, name = 'payload'): Record<string, unknown> {

@@ -13,8 +13,11 @@ export interface OrderReplicaStore {
   insert(order: Order): Promise<'inserted' | 'duplicate'>;
   /** Gives a tombstone its user and price (it stays cancelled); false when there was no tombstone to fill. */
   fillTombstone(order: { _id: string; userId: string; price: number }): Promise<boolean>;
-  /** Stores the order cancelled at `version` unless it is there at that version or later (`stale`); `tombstone` when no order was stored. */
-  cancel(orderId: string, version: number): Promise<'tombstone' | 'cancelled' | 'stale'>;
+  /**
+   * Stores the order cancelled whatever its stored version (a cancel is terminal; the
+   * highest version is kept): `repeat` when it was cancelled already, `tombstone` when no order was stored.
+   */
+  cancel(orderId: string, version: number): Promise<'tombstone' | 'cancelled' | 'repeat'>;
 }
 
 /** The stored order disagrees with the event about who ordered what: retrying will not help, an operator must look. */
@@ -74,8 +77,9 @@ export class OrderReplica {
   }
 
   /**
-   * Stores the order cancelled at the event's version unless it is there already
-   * (a stale or repeated cancel), creating a tombstone for an order not seen yet.
+   * Stores the order cancelled at any version (the orders service may publish the
+   * version it read before the cancel, 0 included: CONTRACT.md, Additions 2026-12-05),
+   * creating a tombstone for an order not seen yet.
    * Unless it made a tombstone (no order stored, so nothing could be paid), the
    * payment side is told, so a refund owed is never missed.
    */
@@ -92,7 +96,7 @@ export class OrderReplica {
       return;
     }
     if (outcome === 'cancelled') this.logger.info(log, 'order cancelled');
-    else this.logger.debug(log, 'stale cancel ignored');
+    else this.logger.debug(log, 'repeated cancel: the order was cancelled already');
     await this.onCancelled(event.id);
   }
 

@@ -4,7 +4,8 @@ import { Metrics } from '../metrics';
 import { CrashSwitch } from './crash-points';
 import { Payment } from './payment';
 import { ChargeOutcome, ChargeRequest, LookupOutcome, PaymentProvider } from './payment-provider';
-import { ChargeOutcomeStore } from './stores';
+import { ChargeOutcomeStore, OrderReader } from './stores';
+import { OrderStatus } from '../orders/order';
 
 export type AttemptResult =
   /** Charged and recorded (if the order was cancelled meanwhile, the outbox owes the refund instead of announcing it). */
@@ -23,6 +24,8 @@ export function retryDelayMs(attempt: number, baseMs: number): number {
 export interface ChargeAttemptsDeps {
   outcomes: ChargeOutcomeStore;
   provider: PaymentProvider;
+  /** The order's status, read when the customer is still authenticating: a cancelled order's PaymentIntent is cancelled. */
+  orders: OrderReader;
   /** Told of each recorded payment, so its event can be relayed at once. */
   onPaid: (payment: Payment) => void;
   /** How long the recorder holds the new payment's event before the outbox sweep may take it. */
@@ -43,11 +46,12 @@ export interface ChargeAttemptsDeps {
  * order, and anything undecided keeps the claim for recovery.
  *
  * The first try creates the PaymentIntent. A later try (recovery, a client
- * resending the same card) first asks Stripe what exists for the claim
- * (retrieve, or list by the claim's metadata) and follows it; only when Stripe
- * lists nothing is the same request sent again under the same key, and a
- * replayed stored failure or an idempotency error then proves that nothing was
- * charged: the order is released, and the next claim uses a new key.
+ * resending the same card, a Stripe event) first asks Stripe what exists for the
+ * claim (retrieve, or search by the claim's metadata) and follows it; when Search
+ * finds nothing the same request is sent again under the same key. An
+ * idempotency error, or a replayed stored failure confirmed by a listing of what
+ * was created, proves that nothing was charged: the order is released, and the
+ * next claim uses a new key.
  */
 export class ChargeAttempts {
   constructor(private readonly deps: ChargeAttemptsDeps) {}
@@ -56,26 +60,58 @@ export class ChargeAttempts {
     const { provider, metrics, crash } = this.deps;
     crash('after-claim');
     const stopTimer = metrics.chargeSeconds.startTimer();
-    let outcome: ChargeOutcome | LookupOutcome;
-    if (claim.chargeAttempts <= 1) {
-      outcome = await provider.charge(this.request(claim));
-    } else {
-      outcome = await provider.lookup({ paymentId: String(claim._id), paymentIntentId: claim.paymentIntentId, since: claim.createdAt });
-      if (outcome.kind === 'none') outcome = await provider.charge(this.request(claim));
-      if (outcome.kind === 'requires_action' && this.abandoned(claim)) outcome = await provider.cancel(outcome.paymentIntentId);
-      // The customer, who holds the client secret, could confirm a failed 3-D Secure PaymentIntent again
-      // (Stripe.js) after the order is freed: cancel it first, so the release is final (or find it succeeded).
-      if (outcome.kind === 'declined' && outcome.paymentIntentId && !outcome.canceled && claim.actionRequiredAt) {
-        const { message } = outcome;
-        outcome = await provider.cancel(outcome.paymentIntentId);
-        // Cancelled as planned: the attempt failed for Stripe's reason (say, authentication failed), not for our cancel.
-        if (outcome.kind === 'declined' && outcome.canceled) outcome = { ...outcome, message };
-      }
-    }
+    const outcome = claim.chargeAttempts <= 1 ? await provider.charge(this.request(claim)) : await this.followUp(claim);
     const result = outcome.kind === 'charged' ? 'paid' : outcome.kind;
     stopTimer({ outcome: result });
     metrics.charges.inc({ outcome: result });
     return this.settle(claim, outcome);
+  }
+
+  /**
+   * A later try: what exists for the claim, at a cost independent of the account's size.
+   * When Search finds nothing, the create is sent again under the claim's key: safe, since
+   * a PaymentIntent made under it is either searchable by now or younger than the key
+   * (Stripe keeps keys at least 24 hours: API "Idempotent requests"), and then replayed.
+   * After Stripe replayed a stored failure, only a listing of what was created up to then
+   * (certain) may say that nothing exists.
+   */
+  private async followUp(claim: Payment): Promise<ChargeOutcome | LookupOutcome> {
+    const { provider } = this.deps;
+    const paymentId = String(claim._id);
+    let outcome: ChargeOutcome | LookupOutcome = await provider.lookup({ paymentId, paymentIntentId: claim.paymentIntentId });
+    if (outcome.kind === 'none' && claim.storedFailureAt) {
+      outcome = await provider.findCreated({ paymentId, from: claim.createdAt, to: claim.storedFailureAt });
+    } else if (outcome.kind === 'none') {
+      outcome = await provider.charge(this.request(claim));
+    }
+    if (outcome.kind === 'requires_action' && (this.abandoned(claim) || (await this.orderCancelled(claim)))) {
+      outcome = await provider.cancel(outcome.paymentIntentId);
+    }
+    // The customer, who holds the client secret, could confirm a failed 3-D Secure PaymentIntent again
+    // (Stripe.js) after the order is freed: cancel it first, so the release is final (or find it succeeded).
+    if (outcome.kind === 'declined' && outcome.paymentIntentId && !outcome.canceled && claim.actionRequiredAt) {
+      const { message } = outcome;
+      outcome = await provider.cancel(outcome.paymentIntentId);
+      // Cancelled as planned: the attempt failed for Stripe's reason (say, authentication failed), not for our cancel.
+      if (outcome.kind === 'declined' && outcome.canceled) outcome = { ...outcome, message };
+    }
+    return outcome;
+  }
+
+  /** An order cancelled while its customer authenticates is never charged: its PaymentIntent is cancelled (CONTRACT.md, Additions 2026-12-05). */
+  private async orderCancelled(claim: Payment): Promise<boolean> {
+    return (await this.deps.orders.statusOf(claim.orderId)) === OrderStatus.Cancelled;
+  }
+
+  /**
+   * The client secret a customer needs to finish 3-D Secure (Stripe.js), read from
+   * Stripe (never stored: Stripe's guide says not to keep or log it); null unless the
+   * PaymentIntent still requires action within the time allowed. Read-only, never throws.
+   */
+  async clientSecretOf(payment: Payment): Promise<string | null> {
+    if (!payment.actionRequiredAt || !payment.paymentIntentId || this.abandoned(payment)) return null;
+    const outcome = await this.deps.provider.lookup({ paymentId: String(payment._id), paymentIntentId: payment.paymentIntentId });
+    return outcome.kind === 'requires_action' ? outcome.clientSecret : null;
   }
 
   private request(claim: Payment): ChargeRequest {
@@ -112,7 +148,7 @@ export class ChargeAttempts {
         return outcome;
       case 'idempotency_conflict':
       case 'none':
-        // Only reached through a replay: `none` never leaves run(). Stripe ran nothing under this key.
+        // `none` leaves followUp() only from the certain listing after a stored failure. Stripe ran nothing under this key.
         await outcomes.release(claim, { kind: 'nothing', message: outcome.kind === 'none' ? 'Stripe holds nothing for this attempt' : 'Stripe refused the key: an idempotency error' });
         log.warn({ reason: outcome.kind }, 'Stripe holds nothing for this claim; order released');
         return { kind: 'nothing', message: outcome.kind };
@@ -129,15 +165,11 @@ export class ChargeAttempts {
       }
       case 'unknown':
       case 'unavailable': {
-        if (outcome.kind === 'unknown' && outcome.replayed && claim.chargeAttempts > 1) {
-          // Stripe's stored answer for the key, and (asked just before) no PaymentIntent for the claim: nothing was charged.
-          await outcomes.release(claim, { kind: 'nothing', message: `Stripe replayed a stored failure: ${outcome.message}` });
-          log.warn({ reason: outcome.message }, 'Stripe replayed a stored failure and holds nothing for this claim; order released');
-          return { kind: 'nothing', message: outcome.message };
-        }
+        const storedFailure = outcome.kind === 'unknown' && outcome.replayed ? (true as const) : undefined;
         const retryInMs = retryDelayMs(claim.chargeAttempts, this.deps.retryBaseMs);
-        await outcomes.defer(claim, retryInMs, 'charge outcome unknown', {});
-        log.warn({ reason: outcome.message, attempt: claim.chargeAttempts, retryInMs }, 'charge outcome unknown; will ask Stripe again');
+        // A replayed stored failure: the next try lists what was created until now, and then knows.
+        await outcomes.defer(claim, retryInMs, storedFailure ? 'Stripe replayed a stored failure' : 'charge outcome unknown', { storedFailure });
+        log.warn({ reason: outcome.message, attempt: claim.chargeAttempts, retryInMs, storedFailure }, 'charge outcome unknown; will ask Stripe again');
         return outcome;
       }
     }

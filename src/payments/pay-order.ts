@@ -1,5 +1,6 @@
+import { delay, doublingDelayMs } from '../backoff';
 import { AppError } from '../errors';
-import { OrderStatus, PAYABLE_STATUSES } from '../orders/order';
+import { Order, OrderStatus, PAYABLE_STATUSES } from '../orders/order';
 import { AttemptResult, ChargeAttempts } from './charge-attempt';
 import { OrderClaims } from './claim-order';
 import { hashToken } from './keys';
@@ -31,6 +32,8 @@ export class OrderPayments {
     private readonly claims: PaymentClaimStore,
     private readonly attempts: ChargeAttempts,
     private readonly currency: string,
+    /** How long a payment waits for an order that has not replicated yet before it answers 404, in ms. */
+    private readonly orderWaitMs = 2_000,
   ) {}
 
   /**
@@ -40,7 +43,7 @@ export class OrderPayments {
    * payable in the replica (the orders service owns its status): a second
    * attempt loses the claim to the succeeded payment that holds the order's lock.
    *
-   * Errors (AppError): 404 unknown order, 401 another user's, 400 cancelled or
+   * Errors (AppError): 404 unknown order (after waiting up to `orderWaitMs` for it), 401 another user's, 400 cancelled or
    * paid or a card Stripe does not know (`field`), 402 declined (Stripe's
    * message), 409 another payment in progress, 429 too many attempts
    * (attempt-limit.ts), 502/503 Stripe failing (the claim is kept, or released
@@ -50,7 +53,7 @@ export class OrderPayments {
     const card = token ?? paymentMethodId;
     if (card === undefined) throw new AppError(400, 'token or paymentMethodId is required', 'token');
     const method = token !== undefined ? 'token' : 'paymentMethodId';
-    const order = await this.orders.find(orderId);
+    const order = await this.replicated(orderId);
     // A tombstone (cancelled before its order:created arrived) has no owner yet: as good as unknown.
     if (!order || order.userId === undefined) throw new AppError(404, 'Order not found');
     if (order.userId !== userId) throw new AppError(401, 'Not authorized');
@@ -73,14 +76,38 @@ export class OrderPayments {
   }
 
   /**
+   * The order, waiting a little for one not replicated yet: a client may pay within
+   * milliseconds of creating the order, before its order:created reaches this service.
+   * Reads at doubling intervals from 50 ms, `orderWaitMs` in all; null if it never came.
+   */
+  private async replicated(orderId: string): Promise<Order | null> {
+    const deadline = Date.now() + this.orderWaitMs;
+    for (let attempt = 1; ; attempt += 1) {
+      const order = await this.orders.find(orderId);
+      const waitMs = Math.min(doublingDelayMs(attempt, 50, 1_000), deadline - Date.now());
+      if (order || waitMs <= 0) return order;
+      await delay(waitMs);
+    }
+  }
+
+  /**
    * The order has a payment document already. The same token gets the same
-   * payment (a client retry); a claim left unresolved is retried with its key.
+   * payment (a client retry): while the customer authenticates, the same 202 with
+   * its client secret (CONTRACT.md, Additions 2026-12-05); a claim left
+   * unresolved is retried with its key. Another card gets 409.
    */
   private async answerExisting(existing: Payment, token: string): Promise<PayResult> {
     const sameToken = existing.tokenHash === hashToken(token);
     if (existing.state === PaymentState.Succeeded) {
       if (sameToken) return { kind: 'paid', payment: existing };
       throw new AppError(400, 'Order is already paid');
+    }
+    if (sameToken && existing.actionRequiredAt) {
+      const clientSecret = await this.attempts.clientSecretOf(existing);
+      if (clientSecret) return { kind: 'requires_action', payment: existing, clientSecret };
+      // Authenticated, failed or given up: settle it now, unless someone is asking Stripe already.
+      const claim = await this.claims.takeOverForEvent(existing._id);
+      if (claim) return answer(await this.attempts.run(claim));
     }
     const takenOver = sameToken ? await this.claims.takeOver(existing._id) : null;
     if (!takenOver) throw new AppError(409, 'A payment for this order is in progress');

@@ -5,8 +5,15 @@
 export interface PaymentProvider {
   /** Creates and confirms a PaymentIntent (a card token first becomes a PaymentMethod). Never throws. */
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
-  /** What exists for a claim: its PaymentIntent when known, else the one whose `metadata.paymentId` is the claim's. Never throws. */
-  lookup(claim: { paymentId: string; paymentIntentId?: string; since: Date }): Promise<LookupOutcome>;
+  /**
+   * What exists for a claim, at a cost independent of the account's size: its PaymentIntent
+   * when known, else the one whose `metadata.paymentId` is the claim's. `none` is not certain
+   * (one created in the last minute or so may be missing), but it is enough to send the
+   * create again under the claim's idempotency key. Never throws.
+   */
+  lookup(claim: { paymentId: string; paymentIntentId?: string }): Promise<LookupOutcome>;
+  /** The claim's PaymentIntent among those created between `from` and `to`; here `none` is certain. Never throws. */
+  findCreated(claim: { paymentId: string; from: Date; to: Date }): Promise<LookupOutcome>;
   /** Cancels a PaymentIntent nobody completed; one that succeeded meanwhile answers with what it is. Never throws. */
   cancel(paymentIntentId: string): Promise<LookupOutcome>;
   /** Refunds a charge. Never throws. */

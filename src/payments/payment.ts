@@ -62,6 +62,11 @@ export interface Payment extends OwesEvents {
   paymentIntentId?: string;
   /** When Stripe first answered `requires_action` (3-D Secure) for this claim. */
   actionRequiredAt?: Date;
+  /**
+   * When Stripe first replayed a stored failure under `idempotencyKey`: the request that
+   * ran under the key ran before this, so a listing of what was created up to then is certain.
+   */
+  storedFailureAt?: Date;
   /** True while nobody calls Stripe for it and the customer authenticates: a webhook may take it over before its lease ends. */
   awaitingCustomer?: boolean;
   chargedAt?: Date;

@@ -19,6 +19,8 @@ export interface PaymentView {
   currency: string;
   stripeId?: string;
   paymentIntentId?: string;
+  /** While `status` is `requires_action`: what Stripe.js needs to finish 3-D Secure (CONTRACT.md, Additions 2026-12-05). */
+  clientSecret?: string;
   refund?: { state: string; refundId?: string; amount: number };
   /** A dispute Stripe reported (`charge.dispute.created`): its id and Stripe's reason. */
   dispute?: { id: string; detail?: string };
@@ -56,6 +58,7 @@ export class PaymentReads {
     }
     const refund = await this.stores.refunds.findByPayment(payment._id);
     const dispute = await this.stores.events.dispute(payment._id);
+    const clientSecret = status(payment) === 'requires_action' ? await this.attempts.clientSecretOf(payment) : null;
     return {
       id: String(payment._id),
       orderId: payment.orderId,
@@ -65,6 +68,7 @@ export class PaymentReads {
       currency: payment.currency,
       ...(payment.stripeId ? { stripeId: payment.stripeId } : {}),
       ...(payment.paymentIntentId ? { paymentIntentId: payment.paymentIntentId } : {}),
+      ...(clientSecret ? { clientSecret } : {}),
       ...(refund ? { refund: { state: refund.state, ...(refund.refundId ? { refundId: refund.refundId } : {}), amount: refund.amount } } : {}),
       ...(dispute ? { dispute: { id: dispute.objectId, detail: dispute.detail } } : {}),
     };

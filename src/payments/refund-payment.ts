@@ -3,7 +3,7 @@ import { Metrics } from '../metrics';
 import { retryDelayMs } from './charge-attempt';
 import { CrashSwitch } from './crash-points';
 import { refundIdempotencyKey } from './keys';
-import { Payment, PaymentState, Refund, RefundState, step } from './payment';
+import { Payment, Refund, RefundState, step } from './payment';
 import { PaymentProvider, RefundOutcome } from './payment-provider';
 import { PaymentClaimStore, RefundStore } from './stores';
 
@@ -37,20 +37,8 @@ export class PaymentRefunds {
   constructor(private readonly deps: PaymentRefundsDeps) {}
 
   /**
-   * The order is cancelled: if its payment was charged, owe the refund and start
-   * it at once in the background. Resolves once the debt is stored; idempotent
-   * (a payment owes one refund). Answers the refund owed now, or null when there
-   * was nothing to owe or it was owed before.
-   */
-  async oweForOrder(orderId: string): Promise<Refund | null> {
-    // By the order's lock (one unique key), not by {orderId, state}: docs/ferretdb.md says why.
-    const holder = await this.deps.claims.findByOrder(orderId);
-    return holder?.state === PaymentState.Succeeded ? this.oweFor(holder) : null;
-  }
-
-  /**
-   * The same for a charged payment the caller holds already (the outbox, which
-   * found its order cancelled): owes its refund and starts it, with no lookup.
+   * Owes the refund of a charged payment whose order is cancelled (a cancel, or the
+   * outbox finding the order cancelled) and starts it; null when one is owed already.
    */
   async oweFor(charged: Payment): Promise<Refund | null> {
     const { refunds, leaseMs, crash } = this.deps;

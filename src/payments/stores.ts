@@ -36,7 +36,7 @@ export interface ChargeOutcomeStore {
   /** Nothing charged: failed with `failure`, and the order's lock given up. */
   release(claim: Payment, failure: AttemptFailure): Promise<void>;
   /** Undecided: keep the claim, ask again after `retryInMs`. */
-  defer(claim: Payment, retryInMs: number, what: string, intent: { paymentIntentId?: string; actionRequired?: boolean }): Promise<void>;
+  defer(claim: Payment, retryInMs: number, what: string, intent: { paymentIntentId?: string; actionRequired?: boolean; storedFailure?: true }): Promise<void>;
 }
 
 export interface RefundStore {

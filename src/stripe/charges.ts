@@ -2,8 +2,10 @@ import Stripe from 'stripe';
 import { ChargeOutcome, ChargeRequest, LookupOutcome } from '../payments/payment-provider';
 import { noDefiniteAnswer } from './errors';
 
-/** How many PaymentIntents a lookup reads at most before it gives up (the answer is then `unknown`). */
-const LOOKUP_LIMIT = 1000;
+/** How many PaymentIntents a closed-window listing reads at most before it gives up (the answer is then `unknown`). */
+const LIST_LIMIT = 5000;
+/** Allowed clock difference between us and Stripe when a window of creation times is listed, in seconds. */
+const CLOCK_SKEW_S = 300;
 
 /**
  * Charges through PaymentIntents (API "Create a PaymentIntent", `confirm: true`,
@@ -48,6 +50,8 @@ export class StripeCharges {
         },
         { idempotencyKey: request.idempotencyKey },
       );
+      // A replay is the PaymentIntent as it was when first created: ask for what it is now.
+      if (replayed(intent.lastResponse?.headers)) return fromIntent(await this.stripe.paymentIntents.retrieve(intent.id));
       return fromIntent(intent);
     } catch (err) {
       return classify(err, 'token' in request.method ? 'token' : 'paymentMethodId');
@@ -56,26 +60,40 @@ export class StripeCharges {
 
   /**
    * What Stripe holds for a claim: the PaymentIntent `paymentIntentId` when it is
-   * known, else the one whose `metadata.paymentId` is the claim's, found by
-   * listing PaymentIntents created since `since` (API "List all PaymentIntents").
-   * Not Search: Stripe's "Search" guide, "Data freshness", says not to use it for
-   * read-after-write (searchable in under a minute, later during an outage) and
-   * to use the list APIs instead. Reads at most 1,000 intents, else `unknown`.
+   * known, else the one Search finds by `metadata['paymentId']` (API "Search
+   * PaymentIntents"): one call whatever the account's size. `none` is not
+   * certain: Stripe's "Search" guide ("Data freshness") says an object is
+   * searchable within about a minute, so one just created may be missing.
    */
-  async lookup(claim: { paymentId: string; paymentIntentId?: string; since: Date }): Promise<LookupOutcome> {
+  async lookup(claim: { paymentId: string; paymentIntentId?: string }): Promise<LookupOutcome> {
     try {
       if (claim.paymentIntentId) return fromIntent(await this.stripe.paymentIntents.retrieve(claim.paymentIntentId)) as LookupOutcome;
-      const gte = Math.floor(claim.since.getTime() / 1000) - 300; // clock skew between us and Stripe
+      const found = await this.stripe.paymentIntents.search({ query: `metadata['paymentId']:'${claim.paymentId}'`, limit: 10 });
+      const intent = found.data.find((candidate) => candidate.metadata?.paymentId === claim.paymentId);
+      return intent ? (fromIntent(intent) as LookupOutcome) : { kind: 'none' };
+    } catch (err) {
+      return noAnswer(err);
+    }
+  }
+
+  /**
+   * The claim's PaymentIntent among those created in a closed window of time (API
+   * "List all PaymentIntents", `created[gte]`/`created[lte]`): lists are read after
+   * write, so `none` is certain. The window no longer grows, so its cost is bounded;
+   * past 5,000 PaymentIntents the answer is `unknown`.
+   */
+  async findCreated(claim: { paymentId: string; from: Date; to: Date }): Promise<LookupOutcome> {
+    try {
+      const created = { gte: seconds(claim.from) - CLOCK_SKEW_S, lte: seconds(claim.to) + CLOCK_SKEW_S };
       let read = 0;
-      for await (const intent of this.stripe.paymentIntents.list({ created: { gte }, limit: 100 })) {
+      for await (const intent of this.stripe.paymentIntents.list({ created, limit: 100 })) {
         if (intent.metadata?.paymentId === claim.paymentId) return fromIntent(intent) as LookupOutcome;
         read += 1;
-        if (read >= LOOKUP_LIMIT) return { kind: 'unknown', message: `no answer among ${read} PaymentIntents` };
+        if (read >= LIST_LIMIT) return { kind: 'unknown', message: `no answer among ${read} PaymentIntents created in the claim's window` };
       }
       return { kind: 'none' };
     } catch (err) {
-      const outcome = classify(err);
-      return outcome.kind === 'unavailable' ? outcome : { kind: 'unknown', message: 'message' in outcome ? outcome.message : String(err) };
+      return noAnswer(err);
     }
   }
 
@@ -88,12 +106,26 @@ export class StripeCharges {
       return fromIntent(await this.stripe.paymentIntents.cancel(paymentIntentId, { cancellation_reason: 'abandoned' })) as LookupOutcome;
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state') {
-        return this.lookup({ paymentId: '', paymentIntentId, since: new Date() });
+        return this.lookup({ paymentId: '', paymentIntentId });
       }
-      const outcome = classify(err);
-      return outcome.kind === 'unavailable' ? outcome : { kind: 'unknown', message: 'message' in outcome ? outcome.message : String(err) };
+      return noAnswer(err);
     }
   }
+}
+
+function seconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+/** A read that failed says nothing about what exists. */
+function noAnswer(err: unknown): LookupOutcome {
+  const outcome = classify(err);
+  return outcome.kind === 'unavailable' ? outcome : { kind: 'unknown', message: 'message' in outcome ? outcome.message : String(err) };
+}
+
+function replayed(headers: Record<string, string | string[] | undefined> | undefined): boolean {
+  const value = headers?.['idempotent-replayed'];
+  return (Array.isArray(value) ? value[0] : value) === 'true';
 }
 
 function fromIntent(intent: Stripe.PaymentIntent): ChargeOutcome {
@@ -142,12 +174,6 @@ function classify(err: unknown, method?: 'token' | 'paymentMethodId'): ChargeOut
   const outcome = noDefiniteAnswer(err);
   if (outcome.kind === 'unavailable') return outcome;
   // The payment may exist; `replayed`: Stripe answered with what it stored under the key.
-  const replayed = err instanceof errors.StripeError && headerOf(err, 'idempotent-replayed') === 'true';
-  return { ...outcome, replayed };
-}
-
-function headerOf(err: Stripe.errors.StripeError, name: string): string | undefined {
-  const headers = (err as unknown as { headers?: Record<string, string | string[] | undefined> }).headers;
-  const value = headers?.[name];
-  return Array.isArray(value) ? value[0] : value;
+  const headers = err instanceof errors.StripeError ? (err as unknown as { headers?: Record<string, string | undefined> }).headers : undefined;
+  return { ...outcome, replayed: replayed(headers) };
 }

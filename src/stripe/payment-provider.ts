@@ -17,8 +17,12 @@ export class StripePaymentProvider implements PaymentProvider {
     return this.charges.charge(request);
   }
 
-  lookup(claim: { paymentId: string; paymentIntentId?: string; since: Date }) {
+  lookup(claim: { paymentId: string; paymentIntentId?: string }) {
     return this.charges.lookup(claim);
+  }
+
+  findCreated(claim: { paymentId: string; from: Date; to: Date }) {
+    return this.charges.findCreated(claim);
   }
 
   cancel(paymentIntentId: string) {
