@@ -35,6 +35,6 @@ EXPOSE 3000
 # benchmark and the dev stack read too. A young generation of 8 MB semi-spaces (V8's
 # default grows to 16) and an old space bounded at 128 MB (the default bound, from the
 # machine's memory, lets garbage pile up to 75 MB and more before a full collection)
-# keep the peak RSS under load near 120 MB, against 175–190 MB without them (README,
-# "Benchmarks"); the bound stays well inside the pod's 256Mi limit (infra/k8s).
+# keep the peak RSS under load near 120 MB, against 175–190 MB without them (docs/benchmarks.md,
+# "Memory"); the bound stays well inside the pod's 256Mi limit (infra/k8s).
 CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "dist/index.js"]

@@ -176,7 +176,7 @@ async function main() {
     ? `fake Stripe at ${fake.url} (test cards as Stripe's; 3-D Secure: POST ${fake.url}/_test/payment_intents/<pi_…>/authenticate[?outcome=fail]; signed webhooks to the service)`
     : stripeUrl
       ? `stand-in at ${stripeUrl}`
-      : `api.stripe.com with your STRIPE_KEY${webhookSecret ? '' : '; no STRIPE_WEBHOOK_SECRET: webhooks answer 503 (see README, "Stripe test mode")'}`;
+      : `api.stripe.com with your STRIPE_KEY${webhookSecret ? '' : '; no STRIPE_WEBHOOK_SECRET: webhooks answer 503 (see docs/local-stack.md#stripe-test-mode)'}`;
   console.log(`dev-stack: Stripe        ${stripe}`);
   console.log(`dev-stack: payments      ${paymentsUrl}${host === '127.0.0.1' ? '' : ` (listening on ${host})`}`);
   console.log(`dev-stack: sample user   ${userId}; its cookie and the URLs are in ${shown(stackEnv)}`);

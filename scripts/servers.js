@@ -242,21 +242,10 @@ function runToEnd(file, args, options) {
 }
 
 /**
- * Makes FerretDB's finds use indexes, as MongoDB's do. FerretDB 1.x turns an
- * equality it pushes down into `(_jsonb -> 'field') @> '"value"'`, but makes each
- * MongoDB index a btree on `(_jsonb -> 'field')`, which serves `=` and not `@>`:
- * every find is a sequential scan, a find by `_id` included (README, "FerretDB
- * backends"). This event trigger gives every such btree index a GIN twin on its
- * leading expression, which serves `@>`: a find by an indexed field becomes an
- * index scan. Only the leading field, as a MongoDB compound index serves its
- * prefix: `{state, leaseUntil}` is found by `state` (a range is never pushed down),
- * and a twin nobody's filter uses would only cost every write. Without GIN's
- * pending list (`fastupdate = off`): with it, every find scanned the list of
- * recent entries, which cost a find by `_id` 0.50 ms of PostgreSQL CPU instead of
- * 0.15, and an update 1.18 instead of 0.64 (`node bench/ferretdb-ops.js`; README,
- * "What FerretDB pushes down").
- * Run at every start (idempotent): a cluster made before keeps its twins, without
- * the pending list. The stand-in's data and answers are unchanged; only its plans are.
+ * Makes FerretDB's finds use indexes, as MongoDB's do: FerretDB 1.x pushes an
+ * equality down as `@>`, which its btree indexes cannot serve; this event trigger
+ * gives each btree index a GIN twin on its leading field (without the pending list).
+ * Idempotent, run at every start. Why and the figures: docs/ferretdb.md#gin-twins.
  */
 const GIN_TWINS_SQL = String.raw`
 CREATE OR REPLACE FUNCTION ferretdb_gin_twins() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
@@ -283,15 +272,9 @@ END $do$;
 `;
 
 /**
- * Plans made for each query's own values, never a cached generic plan. FerretDB sends
- * every find as a prepared statement, and PostgreSQL switches a prepared statement
- * to a generic plan after five runs when that plan looks no costlier: made while a
- * collection is nearly empty (a fresh replica, the start of a load) that plan is a
- * sequential scan, and the connection keeps it as the collection grows. In the
- * NATS Streaming replay (10,000 orders filled while their cancels were applied),
- * 4,397 of the 10,005 finds by `_id` scanned the table (36 million rows read, 3.5 ms
- * a find against 0.04 ms by the index; pg_stat_statements). MongoDB plans by query
- * shape and finds by `_id` through its index whatever the size: so does the stand-in now.
+ * Plans made for each query's own values, never a cached generic plan (a generic plan
+ * made on a nearly empty collection stays a sequential scan as it grows); MongoDB plans
+ * by query shape. The replay that showed it: docs/ferretdb.md#plans-for-each-querys-own-values.
  */
 const MONGODB_LIKE_PLANS = ['plan_cache_mode=force_custom_plan'];
 
