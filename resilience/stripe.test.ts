@@ -30,6 +30,7 @@ afterAll(async () => {
 afterEach(() => {
   cluster.stripe.mode = 'normal';
   cluster.stripe.webhookMode = 'normal';
+  cluster.stripe.searchLagMs = 0;
 });
 
 function webhookUrl() {
@@ -153,6 +154,34 @@ test('when Stripe keeps a 500 under the key of each first try, then once it is h
     const [charge] = cluster.stripe.chargesFor(order.id);
     expect(charge.source).toBe('token' in cards[i] ? (cards[i] as { token: string }).token : VISA_PM);
   }
+  expectClean(tally, orders.length);
+});
+
+test('when the first tries get a 500 and 3,000 other PaymentIntents follow on the account, then the same card resent pays each order once within a minute', async () => {
+  const orders = await cluster.replicatedOrders(3);
+  cluster.stripe.mode = 'error500';
+  cluster.stripe.searchLagMs = 60_000; // Stripe's Search guide: searchable within about a minute
+  const first = await Promise.all(orders.map((order) => pay(order, { paymentMethodId: VISA_PM })));
+  cluster.stripe.mode = 'normal';
+  cluster.stripe.createOtherIntents(3000); // an on-sale elsewhere on the platform's one Stripe account
+  const healthy = Date.now();
+  const seen = new Set<number>();
+  const paidAfter = await Promise.all(
+    orders.map(async (order) => {
+      for (;;) {
+        const res = await pay(order, { paymentMethodId: VISA_PM });
+        seen.add(res.status);
+        if (res.status === 201) return (Date.now() - healthy) / 1000;
+        if (Date.now() - healthy > 60_000) return Infinity;
+        await sleep(500);
+      }
+    }),
+  );
+  const tally = await settled(orders, 30_000);
+  rows.push({ failure: 'Stripe answering 500 (nothing kept), then 3,000 other PaymentIntents on the account', 'first answers': first.map((r) => r.status).join(','), 'answers while retrying': [...seen].sort().join(','), 'paid after (s, slowest)': Math.max(...paidAfter).toFixed(1), 'webhook attempts': webhookAttempts(orders), ...tally, 'process exited': proc.exit ? 'yes' : 'no' });
+  expect(first.map((r) => r.status)).toEqual([502, 502, 502]);
+  expect(Math.max(...paidAfter)).toBeLessThan(60);
+  for (const order of orders) expect(cluster.stripe.intentsFor(order.id)).toHaveLength(1);
   expectClean(tally, orders.length);
 });
 
