@@ -164,7 +164,7 @@ async function main() {
   const stackEnv = path.join(dataDir, 'stack.env');
   fs.writeFileSync(
     stackEnv,
-    Object.entries({ MONGO_URI: env.MONGO_URI, EVENT_BUS: config.eventBus, NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: paymentsUrl, USER_ID: userId, COOKIE: cookie, ...(fake ? { FAKE_STRIPE_URL: fake.url } : {}) })
+    Object.entries({ MONGO_URI: env.MONGO_URI, EVENT_BUS: config.eventBus, NATS_URL: natsUrl, NATS_CLUSTER_ID: natsClusterId, PAYMENTS_URL: paymentsUrl, USER_ID: userId, COOKIE: cookie, ...(stripeUrl ? { STRIPE_API_URL: stripeUrl } : {}), ...(fake ? { FAKE_STRIPE_URL: fake.url, STRIPE_KEY: env.STRIPE_KEY } : {}) })
       .map(([key, value]) => `${key}='${value}'`)
       .join('\n') + '\n',
     { mode: 0o600 },

@@ -20,7 +20,8 @@ export interface Config {
   /** The longest a request waits for an answer, and a database operation for the database. */
   requestTimeoutMs: number;
   /** `webhookSecret`: the signing secret of the Stripe webhook endpoint (`whsec_…`); without it the endpoint answers 503. */
-  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number; webhookSecret?: string };
+  /** `eventsPollMs`: how often Stripe's events list is read for events its webhooks did not bring (CONTRACT.md, 2026-12-05). */
+  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number; webhookSecret?: string; eventsPollMs: number };
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
@@ -120,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
       currency: optional('STRIPE_CURRENCY', currency, 'usd'),
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
       webhookSecret: optional<string | undefined>('STRIPE_WEBHOOK_SECRET', webhookSecret, undefined),
+      eventsPollMs: optional('STRIPE_EVENTS_POLL_MS', integerIn(1000, 86_400_000), 60_000),
     },
     requestTimeoutMs: optional('REQUEST_TIMEOUT_MS', integerIn(100, 120_000), 5_000),
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
@@ -137,4 +139,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return config;
+}
+
+/**
+ * The settings of the operator's CLI: the service's own, read by the same rules, but
+ * without JWT_KEY, which it never uses (it checks no session).
+ */
+export function loadOperatorConfig(env: Env = process.env): Config {
+  return loadConfig({ JWT_KEY: 'the operator CLI checks no session', ...env });
 }

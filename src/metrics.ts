@@ -26,6 +26,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly refundsFailed = new Counter({
+    name: 'payments_refunds_failed_total',
+    help: 'Refunds Stripe accepted and then reported failed or canceled, by Stripe failure_reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly disputes = new Counter({
+    name: 'payments_disputes_total',
+    help: 'Disputes opened or changed at Stripe, by their new status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   readonly deadLetters = new Counter({
     name: 'payments_events_set_aside_total',
     help: 'Events the service could not apply, by subject and outcome: retrying (set aside), applied (on a retry), parked (for an operator)',

@@ -2,14 +2,8 @@ import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Connection } from 'mongoose';
 import { Config } from './config';
-import { MongoChargeOutcomes } from './data-access/charge-outcomes';
 import { openCollections } from './data-access/collections';
 import { connectDatabase, databaseAnswers } from './data-access/connection';
-import { MongoOrders } from './data-access/order-store';
-import { MongoOwedEvents } from './data-access/owed-events';
-import { MongoPaymentClaims } from './data-access/payment-claims';
-import { MongoRefunds } from './data-access/refund-store';
-import { MongoHandledEvents } from './data-access/stripe-event-model';
 import { createApp } from './entry-points/http/app';
 import { listenToOrders } from './entry-points/order-listeners';
 import { startSweeps } from './entry-points/sweeps';
@@ -18,20 +12,14 @@ import { DeadLetters } from './events/dead-letters';
 import { createLogger, Logger } from './logger';
 import { Metrics } from './metrics';
 import { OrderReplica } from './orders/replicate-order';
-import { StripeEvents } from './payments/apply-stripe-event';
 import { AttemptLimit } from './payments/attempt-limit';
-import { CancelledOrders } from './payments/cancelled-order';
-import { ChargeAttempts } from './payments/charge-attempt';
 import { OrderClaims } from './payments/claim-order';
 import { crashSwitch } from './payments/crash-points';
-import { PaymentOutbox } from './payments/outbox';
 import { OrderPayments } from './payments/pay-order';
-import { PaymentReads } from './payments/read-payment';
-import { PaymentRecovery } from './payments/recovery';
-import { PaymentRefunds } from './payments/refund-payment';
 import { createStripe } from './stripe/client';
 import { StripePaymentProvider } from './stripe/payment-provider';
 import { stripeEventVerifier } from './stripe/webhook-events';
+import { composeUseCases } from './use-cases';
 
 export const QUEUE_GROUP = 'payments-service';
 
@@ -82,10 +70,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
     log('dead-letters'),
   );
   const models = await openCollections(connection, logger, [() => deadLetters.createIndexes()]);
-  const orders = new MongoOrders(models.orders);
-  const claims = new MongoPaymentClaims(models.payments, leaseMs);
-  const refundStore = new MongoRefunds(models.refunds, leaseMs);
-  const handledEvents = new MongoHandledEvents(models.stripeEvents);
 
   // Events and Stripe.
   const bus = await connectBus(
@@ -102,54 +86,30 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const provider = new StripePaymentProvider(stripe);
 
   // The use cases.
-  const crash = crashSwitch(config.testCrashAt);
-  const retryBaseMs = options.chargeRetryBaseMs ?? 5_000;
-  // The outbox and the refunds call each other: a payment found cancelled owes its refund, a refund recorded is announced.
-  const outbox = new PaymentOutbox(
-    { payments: new MongoOwedEvents(models.payments), refunds: new MongoOwedEvents(models.refunds), orders, oweRefund: (payment) => refunds.oweFor(payment) },
+  const { orders, claims, refundStore, outbox, refunds, attempts, stripeEvents, cancelledOrders, recovery, missedEvents, reads } = composeUseCases({
+    connection,
+    models,
+    provider,
     bus,
-    { leaseMs: 7_000, retryMs: 1_000 },
-    log('outbox'),
-    crash,
-  );
-  const refunds: PaymentRefunds = new PaymentRefunds({
-    claims,
-    refunds: refundStore,
-    provider,
+    metrics,
+    log,
+    crash: crashSwitch(config.testCrashAt),
     leaseMs,
-    eventLeaseMs: outbox.leaseMs,
-    retryBaseMs,
-    onRefunded: (refund) => void outbox.publishRefund(refund),
-    metrics,
-    logger: log('refunds'),
-    crash,
-  });
-  const attempts = new ChargeAttempts({
-    outcomes: new MongoChargeOutcomes(models.payments),
-    provider,
-    orders,
-    onPaid: (payment) => void outbox.publishPayment(payment),
-    eventLeaseMs: outbox.leaseMs,
-    retryBaseMs,
+    retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
     actionTimeoutMs: options.actionTimeoutMs ?? 15 * 60_000,
-    metrics,
-    logger: log('charges'),
-    crash,
   });
   metrics.observe({ outboxBacklog: () => outbox.backlog(), refundsOwed: () => refundStore.countOwed(), eventsParked: () => deadLetters.parked() });
   const orderClaims = new OrderClaims(claims, new AttemptLimit(config.attemptsPerMinute, options.attemptWindowMs), leaseMs);
-  const recovery = new PaymentRecovery({ claims, refunds: refundStore }, attempts, refunds, log('recovery'));
 
   // Entry points: events, HTTP, the timer.
-  const cancelledOrders = new CancelledOrders(claims, attempts, refunds);
   const replica = new OrderReplica(orders, log('orders'), (orderId) => cancelledOrders.settle(orderId));
   listenToOrders(bus, deadLetters, replica);
   const secret = config.stripe.webhookSecret;
   const app = createApp({
     jwtKey: config.jwtKey,
     payments: new OrderPayments(orders, orderClaims, claims, attempts, config.stripe.currency, Math.min(2_000, config.requestTimeoutMs / 2)),
-    reads: new PaymentReads({ claims, refunds: refundStore, events: handledEvents }, attempts),
-    webhooks: secret ? { verify: stripeEventVerifier(stripe, secret), events: new StripeEvents({ events: handledEvents, claims }, attempts, log('webhooks')) } : undefined,
+    reads,
+    webhooks: secret ? { verify: stripeEventVerifier(stripe, secret), events: stripeEvents } : undefined,
     logger,
     readiness: async () => ({ mongo: await databaseAnswers(connection, 1000), nats: bus.ready }),
     metrics,
@@ -162,6 +122,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       { name: 'recovery', run: () => recovery.run() },
       { name: 'outbox', run: () => outbox.flush() },
       { name: 'dead-letter retry', run: () => deadLetters.retryDue() },
+      { name: "Stripe's events list", run: () => missedEvents.run(), everyMs: config.stripe.eventsPollMs },
     ],
     options.sweepIntervalMs ?? 2_000,
     logger,

@@ -1,6 +1,7 @@
 import { Connection } from 'mongoose';
 import { Logger } from '../logger';
 import { whileDatabaseSlow } from './connection';
+import { disputeModel, DisputeModel } from './disputes';
 import { orderModel, OrderModel } from './order-model';
 import { paymentModel, PaymentModel, preparePayments } from './payment-model';
 import { prepareRefunds, refundModel, RefundModel } from './refund-model';
@@ -10,6 +11,7 @@ export interface Collections {
   orders: OrderModel;
   payments: PaymentModel;
   refunds: RefundModel;
+  disputes: DisputeModel;
   stripeEvents: StripeEventModel;
 }
 
@@ -23,11 +25,12 @@ export async function openCollections(connection: Connection, logger: Logger, mo
     orders: orderModel(connection),
     payments: paymentModel(connection),
     refunds: refundModel(connection),
+    disputes: disputeModel(connection),
     stripeEvents: stripeEventModel(connection),
   };
-  const { orders, payments, refunds, stripeEvents } = collections;
+  const { orders, payments, refunds, disputes, stripeEvents } = collections;
   await whileDatabaseSlow(
-    () => Promise.all([orders.createIndexes(), preparePayments(payments), prepareRefunds(refunds), stripeEvents.createIndexes(), ...more.map((work) => work())]),
+    () => Promise.all([orders.createIndexes(), preparePayments(payments), prepareRefunds(refunds), disputes.createIndexes(), stripeEvents.createIndexes(), ...more.map((work) => work())]),
     logger,
   );
   return collections;

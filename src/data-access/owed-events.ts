@@ -23,15 +23,27 @@ export class MongoOwedEvents<T extends OwesEvents> implements OwedEventsStore<T>
   }
 
   /**
-   * One write clears the debt: a document owes its events in the write that records
-   * it and nothing after, so nothing can be owed meanwhile. Straight to the driver
-   * (one write per paid request): `updatedAt` written out.
+   * Clears the events published (the ones `doc` owed when taken), in one write guarded
+   * by the list read; events owed meanwhile (a refund failing, a dispute moving on) are
+   * appended, so they stay owed. Straight to the driver (one write per paid request):
+   * `updatedAt` written out.
    */
   async clear(doc: T, steps: HistoryStep[]): Promise<void> {
-    await driverCollection<OwesEvents>(this.model).updateOne(
-      { _id: doc._id },
-      { $set: { eventsOwed: [], owesEvents: false, eventsDueAt: null, updatedAt: new Date() }, $push: { history: { $each: steps } } },
-    );
+    const collection = driverCollection<OwesEvents>(this.model);
+    const published = doc.eventsOwed.length;
+    let owed = doc.eventsOwed;
+    for (;;) {
+      const rest = owed.slice(published);
+      const cleared = await collection.updateOne(
+        { _id: doc._id, eventsOwed: owed },
+        { $set: { eventsOwed: rest, owesEvents: rest.length > 0, eventsDueAt: rest.length > 0 ? new Date() : null, updatedAt: new Date() }, $push: { history: { $each: steps } } },
+      );
+      if (cleared.matchedCount > 0) return;
+      const now = await collection.findOne({ _id: doc._id }, { projection: { eventsOwed: 1 } });
+      // Cleared by another publisher (the sweep took it after this one's lease ran out): nothing left to do.
+      if (!now || !doc.eventsOwed.every((subject, i) => now.eventsOwed[i] === subject)) return;
+      owed = now.eventsOwed;
+    }
   }
 
   countOwing(): Promise<number> {

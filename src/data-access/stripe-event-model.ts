@@ -1,13 +1,10 @@
 import { Connection, Model, Schema } from 'mongoose';
-import { DocumentId } from '../payments/payment';
 import { HandledEvent, HandledEventStore } from '../payments/stores';
 import { isDuplicateKey } from './db-errors';
 
 /**
- * Stripe events this service has handled (Stripe, "Receive Stripe events": events
- * may arrive more than once and in any order). A collection of its own: a dispute
- * is recorded here, with its payment, not written into the payment (which has one
- * writer at a time).
+ * Stripe events this service has handled, from a webhook or the events list (Stripe,
+ * "Receive Stripe events": events may arrive more than once and in any order).
  */
 const schema = new Schema<HandledEvent>(
   {
@@ -15,7 +12,6 @@ const schema = new Schema<HandledEvent>(
     type: { type: String, required: true },
     objectId: { type: String, required: true },
     paymentId: { type: Schema.Types.ObjectId },
-    detail: { type: String },
   },
   { collection: 'stripe_events', versionKey: false, timestamps: { createdAt: true, updatedAt: false } },
 );
@@ -42,9 +38,5 @@ export class MongoHandledEvents implements HandledEventStore {
       if (isDuplicateKey(err)) return 'duplicate';
       throw err;
     }
-  }
-
-  dispute(paymentId: DocumentId): Promise<HandledEvent | null> {
-    return this.events.findOne({ paymentId, type: 'charge.dispute.created' }).lean<HandledEvent>();
   }
 }

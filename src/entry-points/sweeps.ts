@@ -4,6 +4,8 @@ import { Logger } from '../logger';
 export interface SweepStep {
   name: string;
   run(): Promise<void>;
+  /** Runs at most this often, in ms, when less often than every sweep (Stripe's events list). */
+  everyMs?: number;
 }
 
 export interface Sweeps {
@@ -19,10 +21,13 @@ export interface Sweeps {
  */
 export function startSweeps(steps: SweepStep[], intervalMs: number, logger: Logger): Sweeps {
   let sweeping: Promise<void> | undefined;
+  const lastRun = new Map<SweepStep, number>();
   const sweep = () => {
     if (sweeping) return;
     sweeping = (async () => {
       for (const step of steps) {
+        if (step.everyMs && Date.now() - (lastRun.get(step) ?? -Infinity) < step.everyMs) continue;
+        lastRun.set(step, Date.now());
         await step.run().catch((err) => logger.warn({ err, step: step.name }, `${step.name} sweep failed`));
       }
     })().finally(() => {

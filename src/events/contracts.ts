@@ -6,6 +6,8 @@ export const Subjects = {
   OrderCancelled: 'order:cancelled',
   PaymentCreated: 'payment:created',
   PaymentRefunded: 'payment:refunded',
+  PaymentRefundFailed: 'payment:refund_failed',
+  PaymentDisputed: 'payment:disputed',
 } as const;
 
 export interface OrderCreated {
@@ -33,13 +35,38 @@ export interface PaymentCreated {
   currency: string;
 }
 
-/** `payment:refunded` (CONTRACT.md, 2026-11-29): money taken for a cancelled order was given back; `amount` in minor units. */
+/**
+ * `payment:refunded` (CONTRACT.md, 2026-11-29; per refund since 2026-12-05): money was given
+ * back, wherever the refund was made; `amount` is this refund's, in minor units (consumers add them up by `refundId`).
+ */
 export interface PaymentRefunded {
   id: string;
   orderId: string;
   stripeId: string;
   /** The Stripe refund id (`re_…`). */
   refundId: string;
+  amount: number;
+  currency: string;
+}
+
+/** `payment:refund_failed` (CONTRACT.md, 2026-12-05): a refund Stripe accepted failed or was cancelled; the money is not back. `reason`: Stripe's `failure_reason`. */
+export interface PaymentRefundFailed {
+  id: string;
+  orderId: string;
+  refundId: string;
+  amount: number;
+  currency: string;
+  reason: string;
+}
+
+/** `payment:disputed` (CONTRACT.md, 2026-12-05): a dispute opened or changed status; `reason` and `status` are Stripe's. */
+export interface PaymentDisputed {
+  id: string;
+  orderId: string;
+  stripeId: string;
+  disputeId: string;
+  status: string;
+  reason: string;
   amount: number;
   currency: string;
 }

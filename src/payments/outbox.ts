@@ -1,9 +1,9 @@
 import { EventBus } from '../events/bus';
-import { PaymentCreated, PaymentRefunded, Subjects } from '../events/contracts';
 import { Logger } from '../logger';
 import { OrderStatus } from '../orders/order';
 import { CrashSwitch } from './crash-points';
-import { OwesEvents, Payment, Refund, step } from './payment';
+import { Dispute, OwesEvents, Payment, Refund, step } from './payment';
+import { PaymentEvent, paymentCreated, paymentDisputed, refundEvent } from './payment-events';
 import { OrderReader, OwedEventsStore } from './stores';
 
 export interface OutboxOptions {
@@ -13,10 +13,12 @@ export interface OutboxOptions {
   retryMs: number;
 }
 
-/** One kind of document that owes events, and how to make each event from it. */
+/** One kind of document that owes events, and how to make each event, and its message id, from it. */
 interface EventSource<T extends OwesEvents> {
   store: OwedEventsStore<T>;
-  eventFor(subject: string, doc: T): PaymentCreated | PaymentRefunded;
+  eventFor(subject: string, doc: T): PaymentEvent;
+  /** Stable for one event, so a broker that drops duplicates drops a republished one. */
+  messageId(subject: string, doc: T): string;
   /**
    * Run before the document's events are published; false: they are not to be
    * published (the debt is cleared unpublished, with `why` in the history).
@@ -27,24 +29,27 @@ interface EventSource<T extends OwesEvents> {
 export interface OutboxDeps {
   payments: OwedEventsStore<Payment>;
   refunds: OwedEventsStore<Refund>;
+  disputes: OwedEventsStore<Dispute>;
   orders: OrderReader;
   /** Owes the refund of a charged payment whose order turned out cancelled; resolves once the debt is stored. */
   oweRefund: (payment: Payment) => Promise<unknown>;
 }
 
 /**
- * Relays the events payments and refunds owe (`payment:created` from a payment,
- * `payment:refunded` from its refund). The debt is written with the document
- * that owes it, in the same write as the step that owes it, so a crash or a NATS
- * outage delays an event but never loses it; consumers may see one twice, never
- * zero times. Each event carries a stable message id (`<paymentId>:<subject>`)
- * for brokers that drop duplicates.
+ * Relays the events payments, refunds and disputes owe (`payment:created` from a
+ * payment; `payment:refunded` and `payment:refund_failed` from a refund;
+ * `payment:disputed` from a dispute). The debt is written with the document that
+ * owes it, in the same write as the step that owes it, so a crash or a NATS outage
+ * delays an event but never loses it; consumers may see one twice, never zero
+ * times. Each event carries a stable message id (`<paymentId>:payment:created`,
+ * `<refundId>:<subject>`, `<disputeId>:<status>:payment:disputed`) for brokers that drop duplicates.
  */
 export class PaymentOutbox {
   private running?: Promise<void>;
   private readonly publishing = new Set<Promise<void>>();
   private readonly payments: EventSource<Payment>;
   private readonly refunds: EventSource<Refund>;
+  private readonly disputes: EventSource<Dispute>;
 
   constructor(
     deps: OutboxDeps,
@@ -53,8 +58,10 @@ export class PaymentOutbox {
     private readonly logger: Logger,
     private readonly crash: CrashSwitch,
   ) {
-    this.payments = { store: deps.payments, eventFor: paymentCreated, announce: (payment) => settleOrder(deps, payment) };
-    this.refunds = { store: deps.refunds, eventFor: paymentRefunded };
+    this.payments = { store: deps.payments, eventFor: paymentCreated, messageId: (subject, payment) => `${String(payment._id)}:${subject}`, announce: (payment) => settleOrder(deps, payment) };
+    // A refund of before 2026-12-05 (one per payment) keeps the id it was published under then.
+    this.refunds = { store: deps.refunds, eventFor: refundEvent, messageId: (subject, refund) => `${refund.source ? refund.refundId : String(refund.paymentId)}:${subject}` };
+    this.disputes = { store: deps.disputes, eventFor: paymentDisputed, messageId: (subject, dispute) => `${dispute.disputeId}:${dispute.status}:${subject}` };
   }
 
   /** Publishes everything owed now; a call made while a pass runs joins that pass. */
@@ -84,16 +91,21 @@ export class PaymentOutbox {
     return this.track(this.publish(this.refunds, refund), String(refund.paymentId));
   }
 
+  /** The same for a dispute this instance has just recorded. */
+  publishDispute(dispute: Dispute): Promise<void> {
+    return this.track(this.publish(this.disputes, dispute), String(dispute.paymentId));
+  }
+
   /** Waits for the events being published and publishes everything else owed: for shutdown. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.publishing]);
     await this.flush();
   }
 
-  /** Payments and refunds that owe at least one event. */
+  /** Payments, refunds and disputes that owe at least one event. */
   async backlog(): Promise<number> {
-    const [payments, refunds] = await Promise.all([this.payments.store.countOwing(), this.refunds.store.countOwing()]);
-    return payments + refunds;
+    const counts = await Promise.all([this.payments, this.refunds, this.disputes].map((source) => source.store.countOwing()));
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   private track(publishing: Promise<void>, paymentId: string): Promise<void> {
@@ -108,6 +120,7 @@ export class PaymentOutbox {
     try {
       while (await this.publishNext(this.payments));
       while (await this.publishNext(this.refunds));
+      while (await this.publishNext(this.disputes));
     } catch (err) {
       this.logger.warn({ err }, 'outbox relay paused; will retry');
     }
@@ -131,7 +144,7 @@ export class PaymentOutbox {
     for (const subject of doc.eventsOwed) {
       const event = source.eventFor(subject, doc);
       try {
-        await this.bus.publish(subject, event, { messageId: `${event.id}:${subject}` });
+        await this.bus.publish(subject, event, { messageId: source.messageId(subject, doc) });
       } catch (err) {
         await source.store.postpone(doc, this.options.retryMs);
         throw err;
@@ -163,30 +176,4 @@ async function settleOrder(deps: OutboxDeps, payment: Payment): Promise<{ publis
   if ((await deps.orders.statusOf(payment.orderId)) !== OrderStatus.Cancelled) return { publish: true };
   await deps.oweRefund(payment);
   return { publish: false, why: 'order cancelled while it was being paid; refund owed' };
-}
-
-/** `payment:created` (docs/CONTRACT.md): the payment's id, its order, the charge and the amount in minor units. */
-function paymentCreated(subject: string, payment: Payment): PaymentCreated {
-  if (subject !== Subjects.PaymentCreated) throw new Error(`a payment owes an unknown event ${subject}`);
-  return {
-    id: String(payment._id),
-    orderId: payment.orderId,
-    stripeId: payment.stripeId!,
-    ...(payment.paymentIntentId ? { paymentIntentId: payment.paymentIntentId } : {}),
-    amount: payment.amount,
-    currency: payment.currency,
-  };
-}
-
-/** `payment:refunded` (docs/CONTRACT.md, 2026-11-29): the payment's id, its order, the charge, the refund and its amount. */
-function paymentRefunded(subject: string, refund: Refund): PaymentRefunded {
-  if (subject !== Subjects.PaymentRefunded) throw new Error(`a refund owes an unknown event ${subject}`);
-  return {
-    id: String(refund.paymentId),
-    orderId: refund.orderId,
-    stripeId: refund.stripeId,
-    refundId: refund.refundId!,
-    amount: refund.amount,
-    currency: refund.currency,
-  };
 }

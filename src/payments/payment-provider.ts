@@ -18,6 +18,51 @@ export interface PaymentProvider {
   cancel(paymentIntentId: string): Promise<LookupOutcome>;
   /** Refunds a charge. Never throws. */
   refund(request: RefundRequest): Promise<RefundOutcome>;
+  /** Every refund of a charge, wherever it was made (this service, an operator, Stripe's Dashboard). Never throws. */
+  refundsOf(chargeId: string): Promise<{ kind: 'listed'; refunds: ProviderRefund[] } | NoAnswer>;
+  /** A dispute as Stripe holds it now. Never throws. */
+  dispute(disputeId: string): Promise<{ kind: 'found'; dispute: ProviderDispute } | NoAnswer>;
+  /**
+   * The events of the types this service acts on created from `since` to `until` (Stripe
+   * keeps 30 days), oldest first; `complete` is false when more were there than one call
+   * reads: then the newest ones are answered. Never throws.
+   */
+  eventsBetween(since: Date, until?: Date): Promise<{ kind: 'listed'; events: ProviderEvent[]; complete: boolean } | NoAnswer>;
+}
+
+/** A read that got no answer: nothing is known. */
+export type NoAnswer = { kind: 'unavailable' | 'unknown'; message: string };
+
+/**
+ * A refund as Stripe holds it (API "The Refund object"). `status`: `pending`,
+ * `requires_action`, `succeeded`, `failed` or `canceled`; a `succeeded` refund can
+ * still fail later. `refundKey`: the key this service created it under
+ * (`metadata.refundKey`), absent for one made elsewhere (the Dashboard).
+ */
+export interface ProviderRefund {
+  refundId: string;
+  chargeId: string;
+  /** Minor units of `currency`. */
+  amount: number;
+  currency: string;
+  status: string;
+  failureReason?: string;
+  refundKey?: string;
+}
+
+/**
+ * A dispute (chargeback) as Stripe holds it (API "The Dispute object"); amounts in
+ * minor units; `fundsWithdrawn` and `fundsReinstated` add up its balance transactions.
+ */
+export interface ProviderDispute {
+  disputeId: string;
+  chargeId: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  status: string;
+  fundsWithdrawn: number;
+  fundsReinstated: number;
 }
 
 /** What the customer pays with: a card token (`tok_…`, the course client) or a PaymentMethod (`pm_…`, Stripe.js Elements). */
@@ -64,11 +109,11 @@ export type LookupOutcome =
 export interface RefundRequest {
   /** The charge to refund (`ch_…`). */
   charge: string;
-  /** The whole charged amount. */
+  /** Minor units: at most what remains unrefunded of the charge. */
   amount: number;
   idempotencyKey: string;
-  /** The same on every attempt: Stripe refuses a key reused with other parameters. */
-  metadata: { orderId: string; paymentId: string };
+  /** The same on every attempt: Stripe refuses a key reused with other parameters. `refundKey` finds it again among a charge's refunds. */
+  metadata: { orderId: string; paymentId: string; refundKey: string };
 }
 
 /**
@@ -78,19 +123,20 @@ export interface RefundRequest {
  * - `unavailable` and `unknown`: the refund may or may not exist; retried with the same key.
  */
 export type RefundOutcome =
-  | { kind: 'refunded'; refundId: string; status: string }
+  | { kind: 'refunded'; refundId: string; status: string; failureReason?: string }
   | { kind: 'refused'; code: string; message: string }
   | { kind: 'unavailable'; message: string }
   | { kind: 'unknown'; message: string };
 
 /**
- * A webhook event from the provider, its signature checked (src/stripe/webhook-events.ts).
- * Only what the service acts on is mapped; the state is never taken from it.
+ * An event from the provider, from a webhook (its signature checked) or its events
+ * list (src/stripe/webhook-events.ts). Only what the service acts on is mapped; the
+ * state is never taken from it, but read again from Stripe.
  */
-export type ProviderEvent = { id: string; type: string; objectId: string } & (
+export type ProviderEvent = { id: string; type: string; objectId: string; /** When Stripe made it. */ createdAt?: Date } & (
   | { kind: 'payment_intent'; paymentIntentId: string; paymentId?: string; succeeded: boolean }
-  | { kind: 'charge_refunded'; chargeId: string }
-  | { kind: 'dispute_created'; chargeId?: string; reason: string; amount: number; currency: string }
+  | { kind: 'refund'; chargeId: string }
+  | { kind: 'dispute'; disputeId: string; chargeId?: string }
   | { kind: 'other' }
 );
 

@@ -77,35 +77,69 @@ export interface Payment extends OwesEvents {
 }
 
 /**
- * The refund of a charged payment whose order is cancelled: at most one per payment.
- *   owed     - Stripe has not confirmed it; whoever holds `leaseUntil` may call Stripe with `idempotencyKey`.
- *   refunded - Stripe holds it (`refundId`); `payment:refunded` is owed in the same write.
- *   refused  - Stripe refused it for good (`failure`): an operator takes it from there.
+ * One refund of a charge; a charge has any number, up to its amount (CONTRACT.md,
+ * Additions 2026-12-05; Stripe is the ledger, this is its copy).
+ *   owed     - asked of this service (a cancel, an operator) and not yet confirmed by Stripe;
+ *              whoever holds `leaseUntil` may call Stripe with `idempotencyKey`.
+ *   refunded - Stripe holds it (`refundId`; `stripeStatus` pending or succeeded); `payment:refunded` owed in the same write.
+ *   failed, canceled - Stripe reports it failed or cancelled (`failureReason`): the money is not back; `payment:refund_failed` owed.
+ *   refused  - Stripe refused the request (`failure`): nothing moved.
  */
-export const RefundState = { Owed: 'owed', Refunded: 'refunded', Refused: 'refused' } as const;
+export const RefundState = { Owed: 'owed', Refunded: 'refunded', Failed: 'failed', Canceled: 'canceled', Refused: 'refused' } as const;
 export type RefundState = (typeof RefundState)[keyof typeof RefundState];
+
+/** Where a refund was asked for: a cancelled order, an operator (the CLI), or Stripe's Dashboard (found at Stripe). */
+export type RefundSource = 'cancel' | 'operator' | 'dashboard';
 
 export interface Refund extends OwesEvents {
   paymentId: DocumentId;
   orderId: string;
   /** The charge refunded (`ch_…`). */
   stripeId: string;
-  /** Minor units of `currency`: always the whole charged amount. */
+  /** Minor units of `currency`. */
   amount: number;
   currency: string;
-  /** Why the money is given back: the order was cancelled before or while it was charged. */
-  reason: 'order_cancelled';
-  /** `refund-<paymentId>`: every retry of this refund is the same request to Stripe. */
+  /** Absent on refunds stored before 2026-12-05, all of them a cancel's. */
+  source?: RefundSource;
+  /** Why: `order_cancelled`, the operator's words, or `dashboard`. */
+  reason: string;
+  /** Who ran an operator refund. */
+  operator?: string;
+  /** Unique: every retry of this refund is the same request to Stripe; `stripe-<refundId>` for one found at Stripe. */
   idempotencyKey: string;
   state: RefundState;
   leaseUntil: Date;
   /** Calls to Stripe so far, the one in flight included. */
   attempts: number;
-  /** Stripe's refund id (`re_…`) once Stripe confirmed it. */
+  /** Stripe's refund id (`re_…`) once Stripe confirmed it. Unique. */
   refundId?: string;
+  /** Stripe's status when last read: pending, requires_action, succeeded, failed, canceled. */
+  stripeStatus?: string;
+  /** Stripe's `failure_reason` of a failed refund (`expired_or_canceled_card`, ...). */
+  failureReason?: string;
   refundedAt?: Date;
   /** Stripe's definite refusal: its error code and message. */
   failure?: { code: string; message: string };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A dispute (chargeback) of a charge, as last read from Stripe; `payment:disputed` is owed
+ * at each change of its status (CONTRACT.md, Additions 2026-12-05). Amounts in minor units.
+ */
+export interface Dispute extends OwesEvents {
+  /** Stripe's dispute id (`dp_…`). Unique. */
+  disputeId: string;
+  paymentId: DocumentId;
+  orderId: string;
+  stripeId: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  status: string;
+  fundsWithdrawn: number;
+  fundsReinstated: number;
   createdAt: Date;
   updatedAt: Date;
 }

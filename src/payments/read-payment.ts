@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
 import { ChargeAttempts } from './charge-attempt';
-import { Payment, PaymentState } from './payment';
-import { HandledEventStore, PaymentClaimStore, RefundStore } from './stores';
+import { Payment, PaymentState, Refund, RefundState } from './payment';
+import { DisputeStore, PaymentClaimStore, RefundStore } from './stores';
 
 /**
  * A payment as its owner reads it (contract 2026-11-29). `status`: `charging`
@@ -21,9 +21,12 @@ export interface PaymentView {
   paymentIntentId?: string;
   /** While `status` is `requires_action`: what Stripe.js needs to finish 3-D Secure (CONTRACT.md, Additions 2026-12-05). */
   clientSecret?: string;
+  /** The cancelled order's refund (the field older clients read). */
   refund?: { state: string; refundId?: string; amount: number };
-  /** A dispute Stripe reported (`charge.dispute.created`): its id and Stripe's reason. */
-  dispute?: { id: string; detail?: string };
+  /** Every refund of the charge, wherever it was made (CONTRACT.md, Additions 2026-12-05). */
+  refunds?: Array<{ refundId?: string; amount: number; state: 'pending' | 'succeeded' | 'failed' | 'canceled'; source: string }>;
+  /** The charge's dispute as last read from Stripe; funds in minor units. */
+  dispute?: { disputeId: string; status: string; reason: string; amount: number; fundsWithdrawn: number; fundsReinstated: number };
 }
 
 /**
@@ -34,7 +37,7 @@ export interface PaymentView {
  */
 export class PaymentReads {
   constructor(
-    private readonly stores: { claims: PaymentClaimStore; refunds: RefundStore; events: HandledEventStore },
+    private readonly stores: { claims: PaymentClaimStore; refunds: RefundStore; disputes: DisputeStore },
     private readonly attempts: ChargeAttempts,
   ) {}
 
@@ -56,8 +59,10 @@ export class PaymentReads {
       if (claim) await this.attempts.run(claim).catch(() => undefined);
       payment = (await this.stores.claims.findById(payment._id)) ?? payment;
     }
-    const refund = await this.stores.refunds.findByPayment(payment._id);
-    const dispute = await this.stores.events.dispute(payment._id);
+    const refunds = await this.stores.refunds.listByPayment(payment._id);
+    const refund = refunds.find((one) => (one.source ?? 'cancel') === 'cancel');
+    const atStripe = refunds.filter((one) => one.state !== RefundState.Refused);
+    const dispute = await this.stores.disputes.findByPayment(payment._id);
     const clientSecret = status(payment) === 'requires_action' ? await this.attempts.clientSecretOf(payment) : null;
     return {
       id: String(payment._id),
@@ -70,7 +75,10 @@ export class PaymentReads {
       ...(payment.paymentIntentId ? { paymentIntentId: payment.paymentIntentId } : {}),
       ...(clientSecret ? { clientSecret } : {}),
       ...(refund ? { refund: { state: refund.state, ...(refund.refundId ? { refundId: refund.refundId } : {}), amount: refund.amount } } : {}),
-      ...(dispute ? { dispute: { id: dispute.objectId, detail: dispute.detail } } : {}),
+      ...(atStripe.length ? { refunds: atStripe.map(refundView) } : {}),
+      ...(dispute
+        ? { dispute: { disputeId: dispute.disputeId, status: dispute.status, reason: dispute.reason, amount: dispute.amount, fundsWithdrawn: dispute.fundsWithdrawn, fundsReinstated: dispute.fundsReinstated } }
+        : {}),
     };
   }
 }
@@ -79,4 +87,15 @@ function status(payment: Payment): PaymentView['status'] {
   if (payment.state === PaymentState.Succeeded) return 'succeeded';
   if (payment.state === PaymentState.Failed) return 'failed';
   return payment.actionRequiredAt ? 'requires_action' : 'charging';
+}
+
+function refundView(refund: Refund): NonNullable<PaymentView['refunds']>[number] {
+  if (refund.state === RefundState.Failed || refund.state === RefundState.Canceled) return view(refund, refund.state);
+  // Refunds recorded before 2026-12-05 kept no status: Stripe had accepted them, and card refunds succeed at once.
+  const settled = refund.state === RefundState.Refunded && !['pending', 'requires_action'].includes(refund.stripeStatus ?? 'succeeded');
+  return view(refund, settled ? 'succeeded' : 'pending');
+}
+
+function view(refund: Refund, state: 'pending' | 'succeeded' | 'failed' | 'canceled'): NonNullable<PaymentView['refunds']>[number] {
+  return { ...(refund.refundId ? { refundId: refund.refundId } : {}), amount: refund.amount, state, source: refund.source ?? 'cancel' };
 }

@@ -1,5 +1,6 @@
 import { Order } from '../orders/order';
-import { AttemptFailure, DocumentId, HistoryStep, OwesEvents, Payment, Refund } from './payment';
+import { AttemptFailure, Dispute, DocumentId, HistoryStep, OwesEvents, Payment, Refund } from './payment';
+import { ProviderDispute, ProviderRefund } from './payment-provider';
 
 /**
  * The storage the use cases need; src/data-access/ implements each over MongoDB.
@@ -39,19 +40,40 @@ export interface ChargeOutcomeStore {
   defer(claim: Payment, retryInMs: number, what: string, intent: { paymentIntentId?: string; actionRequired?: boolean; storedFailure?: true }): Promise<void>;
 }
 
+/** What a write of a refund read from Stripe did: `new` (one not known before), `changed` (its status moved forward), `same`. */
+export type RefundObserved = { kind: 'new' | 'changed' | 'same'; refund: Refund };
+
 export interface RefundStore {
-  /** Inserts an owed refund; null when the payment owes one already (unique on `paymentId`). */
+  /** Inserts an owed refund; null when one with its `idempotencyKey` exists (a repeat). */
   insert(refund: Omit<Refund, '_id' | 'createdAt' | 'updatedAt' | 'eventsOwed' | 'owesEvents' | 'eventsDueAt'>): Promise<Refund | null>;
-  findByPayment(paymentId: DocumentId): Promise<Refund | null>;
+  findById(id: DocumentId): Promise<Refund | null>;
+  /** Every refund of a payment, oldest first. */
+  listByPayment(paymentId: DocumentId): Promise<Refund[]>;
   /** Owed refunds whose lease ran out, oldest first. */
   expired(limit: number): Promise<Refund[]>;
   /** Takes over an owed refund whose lease ran out (one more `attempts`); null when someone else holds it. */
   takeOver(id: DocumentId): Promise<Refund | null>;
-  /** Stripe holds the refund: refunded, `payment:refunded` owed; null when another instance recorded it first. */
-  recordRefunded(refund: Refund, refundId: string, eventLeaseMs: number): Promise<Refund | null>;
+  /** Stripe holds the refund: refunded, `payment:refunded` owed; null when it was recorded first from elsewhere. */
+  recordRefunded(refund: Refund, stripe: { refundId: string; status: string }, eventLeaseMs: number): Promise<Refund | null>;
   recordRefused(refund: Refund, failure: { code: string; message: string }): Promise<void>;
   defer(refund: Refund, retryInMs: number): Promise<void>;
+  /**
+   * Records a refund as Stripe holds it now, wherever it was made: ours (by `refundKey`
+   * or `refundId`) moves forward only (pending, then succeeded, then failed or canceled),
+   * one not known before is stored (source `dashboard`); each owes its events in the same
+   * write, held `eventLeaseMs` for the caller to publish at once.
+   */
+  observe(payment: Payment, refund: ProviderRefund, eventLeaseMs: number): Promise<RefundObserved>;
+  /** Refunds Stripe accepted that are still pending there (or awaiting action), least recently read first. */
+  unsettled(limit: number): Promise<Refund[]>;
   countOwed(): Promise<number>;
+}
+
+/** Disputes as last read from Stripe. */
+export interface DisputeStore {
+  /** Stores the dispute as Stripe holds it; `payment:disputed` owed when it is new or its status changed (held `eventLeaseMs` for the caller to publish). */
+  observe(payment: Payment, dispute: ProviderDispute, eventLeaseMs: number): Promise<{ kind: 'new' | 'changed' | 'same'; dispute: Dispute }>;
+  findByPayment(paymentId: DocumentId): Promise<Dispute | null>;
 }
 
 /** Documents (payments, refunds) that owe events, for the outbox. */
@@ -77,14 +99,10 @@ export interface HandledEvent {
   type: string;
   objectId: string;
   paymentId?: DocumentId;
-  /** For a dispute: Stripe's reason and the amount disputed (minor units). */
-  detail?: string;
 }
 
 export interface HandledEventStore {
   seen(eventId: string): Promise<boolean>;
   /** `duplicate` when another delivery of the same event was recorded first. */
   record(event: HandledEvent): Promise<'recorded' | 'duplicate'>;
-  /** The dispute recorded for a payment, if any. */
-  dispute(paymentId: DocumentId): Promise<HandledEvent | null>;
 }

@@ -1,16 +1,19 @@
 import Stripe from 'stripe';
 import { ChargeRequest, PaymentProvider, RefundRequest } from '../payments/payment-provider';
 import { StripeCharges } from './charges';
+import { StripeLedgerReads } from './disputes-and-events';
 import { StripeRefunds } from './refunds';
 
-/** The payment provider the use cases call (payments/payment-provider.ts), made of Stripe's PaymentIntents and Refunds. */
+/** The payment provider the use cases call (payments/payment-provider.ts), made of Stripe's PaymentIntents, Refunds, Disputes and Events. */
 export class StripePaymentProvider implements PaymentProvider {
   private readonly charges: StripeCharges;
   private readonly refunds: StripeRefunds;
+  private readonly reads: StripeLedgerReads;
 
   constructor(stripe: Stripe) {
     this.charges = new StripeCharges(stripe);
     this.refunds = new StripeRefunds(stripe);
+    this.reads = new StripeLedgerReads(stripe);
   }
 
   charge(request: ChargeRequest) {
@@ -31,5 +34,17 @@ export class StripePaymentProvider implements PaymentProvider {
 
   refund(request: RefundRequest) {
     return this.refunds.refund(request);
+  }
+
+  refundsOf(chargeId: string) {
+    return this.refunds.refundsOf(chargeId);
+  }
+
+  dispute(disputeId: string) {
+    return this.reads.dispute(disputeId);
+  }
+
+  eventsBetween(since: Date, until?: Date) {
+    return this.reads.eventsBetween(since, until);
   }
 }

@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { Types } from 'mongoose';
 import { startNatsServer, startNatsStreaming } from '../../scripts/servers';
 import { Config, loadConfig } from '../../src/config';
-import { Subjects, PaymentCreated, PaymentRefunded } from '../../src/events/contracts';
+import { PaymentCreated, PaymentDisputed, PaymentRefunded, PaymentRefundFailed, Subjects } from '../../src/events/contracts';
 import { Service, ServiceOptions, startService } from '../../src/service';
 import { BrokerClient, connectBroker, testBus } from './broker-client';
 
@@ -135,12 +135,14 @@ export class OrdersPublisher {
 export type PaymentCreatedEvent = PaymentCreated;
 export type PaymentRefundedEvent = PaymentRefunded;
 
-/** Plays the orders service's listener: records every payment:created and payment:refunded it receives, in order. */
+/** Plays the platform's listeners: records every payment:* event it receives, in order. */
 export class PaymentCreatedSpy {
   readonly events: PaymentCreatedEvent[] = [];
   readonly refunds: PaymentRefundedEvent[] = [];
-  /** Both subjects in the order they arrived. */
-  readonly all: Array<{ subject: string; data: PaymentCreatedEvent | PaymentRefundedEvent }> = [];
+  readonly refundFailures: PaymentRefundFailed[] = [];
+  readonly disputes: PaymentDisputed[] = [];
+  /** Every subject in the order they arrived. */
+  readonly all: Array<{ subject: string; data: { orderId: string } }> = [];
 
   private constructor(private readonly broker: BrokerClient) {}
 
@@ -153,7 +155,12 @@ export class PaymentCreatedSpy {
         into.push(data);
         spy.all.push({ subject, data });
       });
-    await Promise.all([listen(Subjects.PaymentCreated, spy.events), listen(Subjects.PaymentRefunded, spy.refunds)]);
+    await Promise.all([
+      listen(Subjects.PaymentCreated, spy.events),
+      listen(Subjects.PaymentRefunded, spy.refunds),
+      listen(Subjects.PaymentRefundFailed, spy.refundFailures),
+      listen(Subjects.PaymentDisputed, spy.disputes),
+    ]);
     return spy;
   }
 
@@ -163,6 +170,14 @@ export class PaymentCreatedSpy {
 
   refundsFor(orderId: string) {
     return this.refunds.filter((event) => event.orderId === orderId);
+  }
+
+  refundFailuresFor(orderId: string) {
+    return this.refundFailures.filter((event) => event.orderId === orderId);
+  }
+
+  disputesFor(orderId: string) {
+    return this.disputes.filter((event) => event.orderId === orderId);
   }
 
   /** The subjects this order's events arrived with, in order. */
