@@ -5,7 +5,7 @@
  *   orders-cli create --user <userId> --price <19.99>   publishes order:created, prints the order id
  *   orders-cli cancel --id <orderId> [--version 1]      publishes order:cancelled
  *   orders-cli watch [--seconds N] [--order <id>] [--all]
- *     prints payment:created and payment:refunded as they arrive: only events published from now on, the
+ *     prints the payment:* events (created, refunded, refund_failed, disputed) as they arrive: only events published from now on, the
  *     order's own events since the channel began with --order, every event ever kept with --all
  * NATS_URL, NATS_CLUSTER_ID and EVENT_BUS (NATS Streaming, or `jetstream`: the stream
  * JETSTREAM_STREAM, default ticketing, which the service makes) come from the environment
@@ -110,7 +110,7 @@ async function main() {
     }
     case 'watch': {
       // By default only what is published from now on: a second walk-through is not buried under the first.
-      for (const subject of ['payment:created', 'payment:refunded']) {
+      for (const subject of ['payment:created', 'payment:refunded', 'payment:refund_failed', 'payment:disputed']) {
         await bus.watch(subject, Boolean(options.all || options.order), (data) => {
           if (options.order && parseOrderId(data) !== options.order) return;
           console.log(`${subject} ${data}`);

@@ -22,7 +22,7 @@ describe('configuration', () => {
       eventBus: 'stan',
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
       jetstream: { stream: 'ticketing', maxAgeMs: 0, duplicateWindowMs: 120_000 },
-      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000, webhookSecret: undefined },
+      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000, webhookSecret: undefined, eventsPollMs: 60_000 },
       eventMaxDeliveries: 10,
       requestTimeoutMs: 5_000,
       attemptsPerMinute: 10,

@@ -109,7 +109,8 @@ describe('the webhook endpoint', () => {
     expect((await deliver(event)).status).toBe(200);
     const dispute = (event.data as { object: { id: string } }).object;
     const read = await request(fx.service.server).get(`/api/payments/${paid.body.id}`).set('Cookie', order.cookie);
-    expect(read.body.dispute).toEqual({ id: dispute.id, detail: 'fraudulent 2500 usd' });
+    // Read again from Stripe, never taken from the payload (CONTRACT.md, Additions 2026-12-05: the read's `dispute`).
+    expect(read.body.dispute).toEqual({ disputeId: dispute.id, status: 'needs_response', reason: 'fraudulent', amount: 2500, fundsWithdrawn: 0, fundsReinstated: 0 });
     expect(fx.logs.find({ msg: 'a charge is disputed: an operator must look', orderId: order.id })).toHaveLength(1);
     expect(await fx.payments(order.id)).toMatchObject([{ state: 'succeeded' }]);
   });
@@ -126,7 +127,7 @@ describe('the webhook endpoint', () => {
     const order = await fx.order({ price: 27 });
     const paid = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
     expect(paid.status).toBe(201);
-    const event = fx.stripe!.event('charge.refunded', paid.body.stripeId);
+    const event = fx.stripe!.event('charge.dispute.created', paid.body.stripeId);
     const from = fx.logs.lines.length;
     expect((await deliver(event, { signature: `t=${Math.floor(Date.now() / 1000)},v1=${'ab'.repeat(32)}` })).status).toBe(400);
     expect((await fx.stripe!.deliver(endpoint(), event, 'whsec_someone_else')).status).toBe(400);
@@ -137,7 +138,7 @@ describe('the webhook endpoint', () => {
     await eventually(() =>
       expect(lines().map((line) => JSON.parse(line)).filter((entry) => entry.path === '/api/payments/webhooks/stripe').map((entry) => entry.status)).toEqual([400, 400, 200]),
     );
-    expect(lines().some((line) => line.includes('Stripe reports the charge refunded'))).toBe(true);
+    expect(lines().some((line) => line.includes('a charge is disputed: an operator must look'))).toBe(true);
     const all = lines().join('\n');
     expect(all).not.toContain(SECRET);
     expect(all).not.toMatch(/v1=[0-9a-f]{64}/);

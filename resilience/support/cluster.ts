@@ -104,26 +104,31 @@ export class Cluster {
     };
   }
 
-  /** What Stripe refunded and what the orders service heard about it, for every order given. */
+  /**
+   * What Stripe refunded and what the orders service heard about it, for every order given
+   * (all of them cancelled): a charge may have several refunds (the Dashboard's, an
+   * operator's, a cancel's), so money is counted per charge and events per refund.
+   */
   async refundTally(orders: ClusterOrder[]) {
     const ids = new Set(orders.map((order) => order.id));
     const docs = (await this.db.collection('refunds').find({}).toArray()).filter((refund) => ids.has(refund.orderId));
     const charges = new Map(this.stripe.charges.filter((charge) => ids.has(charge.metadata.orderId)).map((charge) => [charge.id, charge]));
-    const refunds = this.stripe.refunds.filter((refund) => charges.has(refund.charge));
-    const refundsPerCharge = count(refunds.map((refund) => refund.charge));
+    const refunds = this.stripe.refunds.filter((refund) => charges.has(refund.charge) && refund.status !== 'failed' && refund.status !== 'canceled');
+    const refundedOf = (charge: string) => refunds.filter((refund) => refund.charge === charge).reduce((sum, refund) => sum + refund.amount, 0);
+    const perKey = count(refunds.map((refund) => refund.metadata?.refundKey ?? refund.id));
     const events = this.spy.refunds.filter((event) => ids.has(event.orderId));
-    const eventsPerPayment = count(events.map((event) => event.id));
-    const refunded = docs.filter((refund) => refund.state === 'refunded');
+    const eventsPerRefund = count(events.map((event) => event.refundId));
     return {
       orders: orders.length,
       charges: charges.size,
       refunds: refunds.length,
-      'refunded twice': [...refundsPerCharge.values()].filter((n) => n > 1).length,
-      'payments refunded': refunded.length,
+      'refunded twice': [...charges.values()].filter((charge) => refundedOf(charge.id) > charge.amount).length + [...perKey.values()].filter((n) => n > 1).length,
+      'payments refunded': [...charges.values()].filter((charge) => refundedOf(charge.id) === charge.amount).length,
+      'money kept (cancelled, not all refunded)': [...charges.values()].filter((charge) => refundedOf(charge.id) < charge.amount).length,
       'refunds still owed': docs.filter((refund) => refund.state === 'owed').length,
       'refund events seen': events.length,
-      'refund events duplicated': [...eventsPerPayment.values()].filter((n) => n > 1).length,
-      'refunded without event (lost)': refunded.filter((refund) => !eventsPerPayment.has(String(refund.paymentId))).length,
+      'refund events duplicated': [...eventsPerRefund.values()].filter((n) => n > 1).length,
+      'refunded without event (lost)': refunds.filter((refund) => !eventsPerRefund.has(refund.id)).length,
     };
   }
 }
