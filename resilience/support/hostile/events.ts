@@ -95,7 +95,7 @@ export function malformedEvent(rng: Random): { subject: string; category: string
       `{"constructor":{"prototype":{"id":"${rng.id()}","version":1}}}`,
       `{"id":"${rng.id()}","__proto__":{"version":1}}`,
     ])]],
-    [1, () => ['huge payload (~500 kB)', rng.pick([JSON.stringify({ id: 'a'.repeat(big), version: 1 }), JSON.stringify({ id: rng.id(), version: 0, pad: 'p'.repeat(big) })])]],
+    [1, () => ['huge payload (~500 kB)', rng.pick([JSON.stringify({ id: 'a'.repeat(big), version: 1 }), JSON.stringify({ id: rng.id(), version: -1, pad: 'p'.repeat(big) })])]],
   ];
   const subject = rng.bool(0.7) ? Subjects.OrderCreated : Subjects.OrderCancelled;
   const [category, data] = rng.weighted(subject === Subjects.OrderCreated ? created : cancelled)();
