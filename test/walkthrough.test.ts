@@ -129,6 +129,21 @@ const CHECKS: Record<string, Check> = {
       expect(rest).toEqual([]);
     },
   },
+  '3ds-lost-answer': {
+    then: 'the same card gets the same 202 and the read its clientSecret, another card 409, and the authentication pays the order',
+    verify(run) {
+      const [again, reading, other, paid, ...rest] = run();
+      const resent = /^(\{.*\}) 202$/.exec(again);
+      expect(resent).not.toBeNull();
+      const answer = json(resent![1]);
+      expect(answer).toMatchObject({ status: 'requires_action', clientSecret: expect.stringMatching(/^pi_\w+_secret_/) });
+      expect(json(reading)).toMatchObject({ id: answer.id, status: 'requires_action', clientSecret: answer.clientSecret, amount: 4250 });
+      expect(other).toBe('409');
+      expect(json(paid)).toMatchObject({ id: answer.id, status: 'succeeded', amount: 4250, stripeId: expect.stringMatching(/^ch_/) });
+      expect(json(paid)).not.toHaveProperty('clientSecret');
+      expect(rest).toEqual([]);
+    },
+  },
   'cancel-refunds': {
     then: 'the order\'s events are payment:created then payment:refunded of the same charge, and paying it again answers 400',
     verify(run) {
@@ -212,7 +227,8 @@ describe('every sh block of the README and docs/, on one `npm run dev:stack`', (
     port = await freePort();
     stack = spawn('npm', ['run', 'dev:stack'], {
       cwd: root,
-      env: stackEnv({ PORT: String(port), DEV_STACK_DIR: dataDir }),
+      // Every block pays as the one sample user, all within a minute as no reader does: more than the 10 attempts a minute a user has.
+      env: stackEnv({ PORT: String(port), DEV_STACK_DIR: dataDir, PAYMENT_ATTEMPTS_PER_MINUTE: '100' }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so Ctrl-C reaches npm and the stack as in a terminal
     });

@@ -87,7 +87,7 @@ export function malformedEvent(rng: Random): { subject: string; category: string
     ])]],
     [6, () => ['an id of the wrong length or alphabet', JSON.stringify({ id: rng.pick([rng.hex(23), rng.hex(25), '', rng.string(24, 'xyz')]), version: 1 })]],
     [8, () => ['a bad version', rng.pick([
-      JSON.stringify({ id: rng.id(), version: 0 }), JSON.stringify({ id: rng.id(), version: -1 }), JSON.stringify({ id: rng.id(), version: 2.5 }),
+      JSON.stringify({ id: rng.id(), version: -1 }), JSON.stringify({ id: rng.id(), version: 2.5 }),
       JSON.stringify({ id: rng.id(), version: 2 ** 60 }), `{"id":"${rng.id()}","version":1e309}`, JSON.stringify({ id: rng.id(), version: 'NaN' }),
     ])]],
     [3, () => ['prototype keys', rng.pick([
@@ -95,7 +95,7 @@ export function malformedEvent(rng: Random): { subject: string; category: string
       `{"constructor":{"prototype":{"id":"${rng.id()}","version":1}}}`,
       `{"id":"${rng.id()}","__proto__":{"version":1}}`,
     ])]],
-    [1, () => ['huge payload (~500 kB)', rng.pick([JSON.stringify({ id: 'a'.repeat(big), version: 1 }), JSON.stringify({ id: rng.id(), version: 0, pad: 'p'.repeat(big) })])]],
+    [1, () => ['huge payload (~500 kB)', rng.pick([JSON.stringify({ id: 'a'.repeat(big), version: 1 }), JSON.stringify({ id: rng.id(), version: -1, pad: 'p'.repeat(big) })])]],
   ];
   const subject = rng.bool(0.7) ? Subjects.OrderCreated : Subjects.OrderCancelled;
   const [category, data] = rng.weighted(subject === Subjects.OrderCreated ? created : cancelled)();
