@@ -1,3 +1,5 @@
+import type { ProviderDispute } from './payment-provider';
+
 /**
  * A payment attempt as the use cases see it; stored by data-access/payment-model.ts,
  * whose comment describes the states and the two unique keys.
@@ -125,21 +127,15 @@ export interface Refund extends OwesEvents {
 }
 
 /**
- * A dispute (chargeback) of a charge, as last read from Stripe; `payment:disputed` is owed
- * at each change of its status (CONTRACT.md, Additions 2026-12-05). Amounts in minor units.
+ * A dispute (chargeback) of a charge as last read from Stripe (`disputeId` unique), with
+ * its payment; `payment:disputed` is owed at each change of its status (CONTRACT.md,
+ * Additions 2026-12-05). Amounts in minor units.
  */
-export interface Dispute extends OwesEvents {
-  /** Stripe's dispute id (`dp_…`). Unique. */
-  disputeId: string;
+export interface Dispute extends OwesEvents, Omit<ProviderDispute, 'chargeId'> {
   paymentId: DocumentId;
   orderId: string;
+  /** The disputed charge (`ch_…`). */
   stripeId: string;
-  amount: number;
-  currency: string;
-  reason: string;
-  status: string;
-  fundsWithdrawn: number;
-  fundsReinstated: number;
   createdAt: Date;
   updatedAt: Date;
 }
