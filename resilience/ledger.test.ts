@@ -85,7 +85,7 @@ test.each(['after-refund-owed', 'after-refund'] as const)('when the operator CLI
   await eventually(async () => expect((await cluster.refundTally(orders))['refund events seen']).toBe(4), 60_000, 250);
   await sleep(2000);
   const tally = await cluster.refundTally(orders);
-  rows.push({ failure: `operator CLI killed ${point}, then the order cancelled`, ...tally, 'disputes announced': '-', 'process exited': proc.exit ? 'yes' : 'no' });
+  rows.push({ failure: `operator CLI killed ${point}, then the order cancelled`, ...tally, 'refund failures announced': '-', 'disputes announced': '-', 'process exited': proc.exit ? 'yes' : 'no' });
   for (const order of orders) expect(cluster.stripe.refundsFor(order.id).map((refund) => refund.amount).sort((a, b) => a - b)).toEqual([750, 1250]);
   expect(tally.refunds).toBe(4);
   expectClean(tally);
