@@ -1,8 +1,27 @@
 /** Types of `fake-stripe.js` (the stateful fake Stripe of the tests and the local stack); see its header. */
 export type FakeStripeMode = 'normal' | 'error500' | 'storedError500' | 'rateLimited' | 'hang' | 'chargeThenDrop' | 'idempotencyError';
 
-/** `normal`: delivered at once, retried until answered 2xx; `failing`: every attempt fails and is retried; `held`: kept in `held`. */
-export type FakeWebhookMode = 'normal' | 'failing' | 'held';
+/**
+ * `normal`: delivered at once, retried until answered 2xx; `failing`: every attempt fails and is retried; `held`: kept in `held`;
+ * `lost`: only kept in `events`, never delivered (not after a switch back to `normal` either), a delivery being retried given up.
+ */
+export type FakeWebhookMode = 'normal' | 'failing' | 'held' | 'lost';
+
+/** A refund's status (Stripe API, "The Refund object"); `failed` and `canceled` give the amount back to refund. */
+export type FakeRefundStatus = 'pending' | 'requires_action' | 'succeeded' | 'failed' | 'canceled';
+
+/** A dispute's status (Stripe API, "The Dispute object"); `won`, `lost` and `warning_closed` close it. */
+export type FakeDisputeStatus =
+  | 'warning_needs_response'
+  | 'warning_under_review'
+  | 'warning_closed'
+  | 'needs_response'
+  | 'under_review'
+  | 'won'
+  | 'lost'
+  | 'prevented'
+  | 'appeal_needs_response'
+  | 'appeal_under_review';
 
 /** A PaymentIntent as the fake keeps it (Stripe API, "The PaymentIntent object"). */
 export interface FakeIntent {
@@ -29,14 +48,77 @@ export interface FakeCharge {
   source: string;
   metadata: Record<string, string>;
   idempotencyKey?: string;
+  /** Unix seconds. */
+  created?: number;
 }
 
+/** A charge as GET /v1/charges/:id answers it (Stripe API, "The Charge object", the fields the fake keeps). */
+export interface FakeChargeBody {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  /** What its refunds not `failed`/`canceled` give back. */
+  amount_refunded: number;
+  captured: true;
+  created: number | null;
+  currency: string;
+  disputed: boolean;
+  livemode: false;
+  metadata: Record<string, string>;
+  paid: true;
+  payment_intent: string | null;
+  /** Refunded in full. */
+  refunded: boolean;
+  status: 'succeeded';
+}
+
+/** A refund as the fake keeps it: Stripe's Refund object (what the API answers) and the Idempotency-Key it was made under. */
 export interface FakeRefund {
   id: string;
-  charge: string;
+  object: 'refund';
   amount: number;
+  charge: string;
+  /** Unix seconds. */
+  created: number;
+  currency: string;
+  /** Why it failed (`expired_or_canceled_card`, `lost_or_stolen_card`, `unknown`…); null unless `failed`. */
+  failure_reason: string | null;
   metadata: Record<string, string>;
+  /** The charge's PaymentIntent, if it was made by one. */
+  payment_intent: string | null;
+  reason: string | null;
+  status: FakeRefundStatus;
   idempotencyKey?: string;
+}
+
+/** One movement of a dispute's funds (Stripe API, "The Balance Transaction object", the fields the fake keeps). */
+export interface FakeBalanceTransaction {
+  id: string;
+  object: 'balance_transaction';
+  /** -the dispute's amount when withdrawn, +it when reinstated. */
+  amount: number;
+  currency: string;
+  created: number;
+  reporting_category: 'dispute' | 'dispute_reversal';
+  type: 'adjustment';
+}
+
+/** A dispute as the fake keeps it and the API answers it (Stripe API, "The Dispute object", the fields the fake keeps). */
+export interface FakeDispute {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  balance_transactions: FakeBalanceTransaction[];
+  charge: string;
+  created: number;
+  currency: string;
+  is_charge_refundable: false;
+  livemode: false;
+  metadata: Record<string, string>;
+  payment_intent: string | null;
+  reason: string;
+  status: FakeDisputeStatus;
 }
 
 export interface RecordedRequest {
@@ -49,8 +131,24 @@ export interface RecordedRequest {
 /** A Stripe event (API "The Event object") as the fake makes it. */
 export interface FakeEvent extends Record<string, unknown> {
   id: string;
+  object: 'event';
   type: string;
-  data: { object: { id: string } & Record<string, unknown> };
+  api_version: string;
+  /** Unix seconds. */
+  created: number;
+  livemode: false;
+  /** 1 while its delivery to the webhook endpoint is pending, else 0 (no endpoint, delivered, `lost`). */
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null } | null;
+  data: { object: { id: string } & Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+}
+
+/** A page of a list (Stripe API, "Pagination"), newest first. */
+export interface FakeList<T> {
+  object: 'list';
+  url: string;
+  has_more: boolean;
+  data: T[];
 }
 
 /** One event sent to the webhook endpoint: its attempts and the status each got (0: not reached). */
@@ -59,6 +157,8 @@ export interface FakeDelivery {
   attempts: number;
   delivered: boolean;
   statuses: number[];
+  /** Given up when a retry came while `webhookMode` was `lost`. */
+  abandoned?: boolean;
 }
 
 export declare const DECLINED_TOKEN = 'tok_chargeDeclined';
@@ -72,11 +172,17 @@ export declare const THREE_D_SECURE_TOKEN = 'tok_threeDSecure2Required';
 export declare class FakeStripe {
   mode: FakeStripeMode;
   refundMode: FakeStripeMode;
+  /** The status a new refund gets; `succeeded` by default. */
+  refundStatus: FakeRefundStatus;
   /** Answers charges this much later, as a slow Stripe would. */
   delayMs: number;
   readonly charges: FakeCharge[];
   readonly refunds: FakeRefund[];
   readonly intents: FakeIntent[];
+  /** Disputes opened, oldest first. */
+  readonly disputes: FakeDispute[];
+  /** Every event made (whatever `webhookMode`), oldest first: the events list (GET /v1/events). */
+  readonly events: FakeEvent[];
   /** Charges with a dispute opened on them: Stripe refuses to refund those. */
   readonly disputed: Set<string>;
   readonly requests: RecordedRequest[];
@@ -101,8 +207,13 @@ export declare class FakeStripe {
   intentsFor(orderId: string): FakeIntent[];
   /** The customer finishes (or fails) 3-D Secure for a PaymentIntent in `requires_action`; the event is sent. */
   completeAction(intentId: string, outcome: 'succeeded' | 'failed'): FakeIntent;
-  /** A Stripe event about one of the fake's objects as it is now (`charge.dispute.created` makes a dispute). */
-  event(type: string, objectId: string): FakeEvent;
+  /**
+   * A Stripe event about one of the fake's objects as it is now (a PaymentIntent, charge, refund or dispute),
+   * neither kept in `events` nor sent; `charge.dispute.created` for a charge makes a dispute on it (no event sent).
+   */
+  event(type: string, objectId: string, previousAttributes?: Record<string, unknown>): FakeEvent;
+  /** Makes the event, keeps it in `events` and sends it as `webhookMode` says. */
+  emit(type: string, objectId: string, previousAttributes?: Record<string, unknown>): void;
   /** Delivers an event to a webhook endpoint as Stripe does, signed with `secret`. */
   deliver(
     url: string,
@@ -114,6 +225,29 @@ export declare class FakeStripe {
   tokenOf(paymentMethodId: string): string;
   chargesFor(orderId: string): FakeCharge[];
   refundsFor(orderId: string): FakeRefund[];
+  disputesFor(orderId: string): FakeDispute[];
   requestsFor(orderId: string): RecordedRequest[];
+  /** What is refunded of a charge: its refunds not `failed`/`canceled`. */
+  refundedOf(chargeId: string): number;
+  /** The charge as GET /v1/charges/:id answers it. */
+  chargeBody(charge: FakeCharge): FakeChargeBody;
+  /**
+   * Stripe changes a refund's status (`failure_reason`, `unknown` unless given, when `failed`); sends
+   * `charge.refund.updated`, `refund.updated`, and `refund.failed` when failed. Throws on an unknown refund,
+   * status, or a refund already `failed`/`canceled`. As POST /_test/refunds/:id/status?status=…&failure_reason=….
+   */
+  setRefundStatus(refundId: string, status: FakeRefundStatus, failureReason?: string): FakeRefund;
+  /**
+   * The customer's bank disputes a charge (`needs_response`); the charge is disputed (refunds refused) and
+   * `charge.dispute.created` sent. One dispute a charge. As POST /_test/charges/:id/dispute?reason=….
+   */
+  openDispute(chargeId: string, options?: { reason?: string; amount?: number }): FakeDispute;
+  /** `charge.dispute.closed` for `won`, `lost`, `warning_closed` (final), else `charge.dispute.updated`. As POST /_test/disputes/:id/status?status=…. */
+  setDisputeStatus(disputeId: string, status: FakeDisputeStatus): FakeDispute;
+  /**
+   * The disputed amount is withdrawn (balance transaction -amount, `dispute`) or reinstated (+amount, `dispute_reversal`);
+   * `charge.dispute.funds_withdrawn` / `funds_reinstated` sent. As POST /_test/disputes/:id/funds_withdrawn | funds_reinstated.
+   */
+  disputeFunds(disputeId: string, direction: 'withdrawn' | 'reinstated'): FakeDispute;
   stop(): Promise<void>;
 }

@@ -35,6 +35,32 @@
  *   POST /_test/payment_intents/<pi_…>/authenticate              -> succeeded, with a charge
  *   POST /_test/payment_intents/<pi_…>/authenticate?outcome=fail -> requires_payment_method
  * (no API key needed; answers the PaymentIntent; the webhook follows).
+ *
+ * The ledger, read back as from Stripe (API "Refunds", "Disputes", "Events"):
+ * - refunds are Stripe's Refund objects (`payment_intent`, `status`,
+ *   `failure_reason`, `created`…); a new one gets `refundStatus` (`succeeded` by
+ *   default) and sends `refund.created` then `charge.refunded`. A charge's
+ *   refunded amount counts the refunds not `failed`/`canceled` (a failed refund
+ *   gives its amount back to refund). Read: GET /v1/refunds/<re_…>,
+ *   GET /v1/refunds?charge=…|payment_intent=…, GET /v1/charges/<ch_…>;
+ * - disputes (`openDispute`, `setDisputeStatus`, `disputeFunds`): a disputed
+ *   charge refuses refunds; `charge.dispute.created|updated|closed|funds_withdrawn|
+ *   funds_reinstated`. Read: GET /v1/disputes/<dp_…>, GET /v1/disputes?charge=…;
+ * - every event made (whatever `webhookMode`) is kept in `events`, oldest first:
+ *   GET /v1/events (`type`, with `*` as a wildcard, or `types[]`; `created[gt|gte|lt|lte]`;
+ *   `limit`, `starting_after`, `ending_before`; newest first) and GET /v1/events/<evt_…>.
+ *   `webhookMode = 'lost'` keeps events in the list and never delivers them (as
+ *   when Stripe gave up on a delivery): not on the way back to `normal` either,
+ *   and a delivery being retried is given up.
+ * Lists answer Stripe's `{ object: 'list', url, has_more, data }`, newest first,
+ * `limit` 1-100 (10 by default). Reads of refunds follow `refundMode`, the others `mode`.
+ * What Stripe's side does by itself (no API key needed, they work while the API
+ * fails us; each answers the object, the webhooks follow):
+ *   POST /_test/refunds/<re_…>/status?status=failed[&failure_reason=expired_or_canceled_card]
+ *        -> charge.refund.updated, refund.updated (and refund.failed when failed)
+ *   POST /_test/charges/<ch_…>/dispute[?reason=fraudulent&amount=…]  -> charge.dispute.created
+ *   POST /_test/disputes/<dp_…>/status?status=under_review|won|lost|… -> charge.dispute.updated|closed
+ *   POST /_test/disputes/<dp_…>/funds_withdrawn | /funds_reinstated   -> charge.dispute.funds_*
  */
 const { randomBytes } = require('node:crypto');
 const { createServer } = require('node:http');
@@ -58,17 +84,43 @@ function tokenBehaviour(token) {
 /** Longest wait between two attempts of one webhook delivery. */
 const WEBHOOK_RETRY_MAX_MS = 30_000;
 
+/** A refund's statuses (API "The Refund object"); the last two give the amount back to refund, and are final. */
+const REFUND_STATUSES = ['pending', 'requires_action', 'succeeded', 'failed', 'canceled'];
+const REFUND_GONE = ['failed', 'canceled'];
+/** A dispute's statuses (API "The Dispute object"); the closed ones send `charge.dispute.closed` and are final. */
+const DISPUTE_STATUSES = [
+  'warning_needs_response',
+  'warning_under_review',
+  'warning_closed',
+  'needs_response',
+  'under_review',
+  'won',
+  'lost',
+  'prevented',
+  'appeal_needs_response',
+  'appeal_under_review',
+];
+const DISPUTE_CLOSED = ['won', 'lost', 'warning_closed'];
+/** The API version the fake's events say they were rendered with. */
+const API_VERSION = '2025-01-27';
+
 class FakeStripe {
   constructor(server, host) {
     this.server = server;
     this.host = host;
     this.mode = 'normal';
     this.refundMode = 'normal';
+    /** The status a new refund gets (`pending`, `requires_action`, `succeeded`, `failed` with `failure_reason: 'unknown'`, `canceled`). */
+    this.refundStatus = 'succeeded';
     /** Answers charges this much later, as a slow Stripe would. */
     this.delayMs = 0;
     this.charges = [];
     this.refunds = [];
     this.intents = [];
+    /** Disputes opened (`openDispute`, or an event `charge.dispute.created` made for a charge). */
+    this.disputes = [];
+    /** Every event made, oldest first, whatever `webhookMode`: the events list (GET /v1/events). */
+    this.events = [];
     /**
      * How long a new PaymentIntent stays invisible to Search (Stripe, "Search",
      * "Data freshness": under a minute in normal conditions, longer in an outage).
@@ -87,6 +139,8 @@ class FakeStripe {
     this.deliveries = [];
     /** Events kept while `webhookMode` is `held`. */
     this.held = [];
+    /** The delivery of each event sent (by event id): what `pending_webhooks` says. */
+    this.deliveryOf = new Map();
     /** Told of each delivery attempt (the local stack prints it). */
     this.log = undefined;
     this.replies = new Map();
@@ -152,27 +206,53 @@ class FakeStripe {
 
   /**
    * A Stripe event about one of the fake's objects as it is now (API "The Event
-   * object"): `payment_intent.*` for a PaymentIntent, `charge.refunded` for a
-   * charge, `charge.dispute.created` for a charge (a dispute on it is made).
+   * object"), not kept nor sent (`emit` does both): `payment_intent.*` for a
+   * PaymentIntent; for a refund (`re_…`) or a dispute (`dp_…`), that object; for
+   * a charge, the charge (`charge.refunded`: one the fake never refunded says it
+   * is refunded in full, as a hand-made event of a refund would), except
+   * `charge.dispute.created`, which opens a dispute on it (stored, the charge
+   * disputed, no event sent) and carries it, and the other `charge.dispute.*`,
+   * which carry its latest dispute. `previousAttributes`: `data.previous_attributes`.
    */
-  event(type, objectId) {
-    let object;
+  event(type, objectId, previousAttributes) {
+    const data = { object: this.eventObject(type, objectId) };
+    if (previousAttributes) data.previous_attributes = previousAttributes;
+    return {
+      id: `evt_${randomBytes(12).toString('hex')}`,
+      object: 'event',
+      type,
+      api_version: API_VERSION,
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      pending_webhooks: 0,
+      request: { id: null, idempotency_key: null },
+      data,
+    };
+  }
+
+  eventObject(type, objectId) {
     if (type.startsWith('payment_intent.')) {
       const intent = this.intents.find((candidate) => candidate.id === objectId);
       if (!intent) throw new Error(`no PaymentIntent ${objectId}`);
-      object = intentBody(intent);
-    } else {
-      const charge = this.charges.find((candidate) => candidate.id === objectId);
-      if (!charge) throw new Error(`no charge ${objectId}`);
-      if (type === 'charge.dispute.created') {
-        this.disputed.add(charge.id);
-        object = { id: `dp_${randomBytes(12).toString('hex')}`, object: 'dispute', charge: charge.id, amount: charge.amount, currency: charge.currency, reason: 'fraudulent', status: 'needs_response' };
-      } else {
-        const refunded = this.refunds.filter((refund) => refund.charge === charge.id).reduce((sum, refund) => sum + refund.amount, 0);
-        object = { id: charge.id, object: 'charge', amount: charge.amount, amount_refunded: refunded || charge.amount, refunded: true, currency: charge.currency, metadata: charge.metadata };
-      }
+      return intentBody(intent);
     }
-    return { id: `evt_${randomBytes(12).toString('hex')}`, object: 'event', type, api_version: '2025-01-27', created: Math.floor(Date.now() / 1000), livemode: false, data: { object } };
+    const refund = this.refunds.find((candidate) => candidate.id === objectId);
+    if (refund) return refundBody(refund);
+    const dispute = this.disputes.find((candidate) => candidate.id === objectId);
+    if (dispute) return disputeBody(dispute);
+    const charge = this.charges.find((candidate) => candidate.id === objectId);
+    if (!charge) throw new Error(`no charge, refund or dispute ${objectId}`);
+    if (type === 'charge.dispute.created') return disputeBody(this.makeDispute(charge, {}));
+    if (type.startsWith('charge.dispute.')) {
+      const latest = this.disputes.filter((candidate) => candidate.charge === charge.id).pop();
+      if (!latest) throw new Error(`no dispute on charge ${objectId}`);
+      return disputeBody(latest);
+    }
+    const body = this.chargeBody(charge);
+    if (type === 'charge.refunded' && !this.refunds.some((candidate) => candidate.charge === charge.id)) {
+      return { ...body, amount_refunded: charge.amount, refunded: true };
+    }
+    return body;
   }
 
   /**
@@ -212,8 +292,169 @@ class FakeStripe {
     return this.refunds.filter((refund) => charges.has(refund.charge));
   }
 
+  disputesFor(orderId) {
+    const charges = new Set(this.chargesFor(orderId).map((charge) => charge.id));
+    return this.disputes.filter((dispute) => charges.has(dispute.charge));
+  }
+
   requestsFor(orderId) {
     return this.requests.filter((request) => request.params['metadata[orderId]'] === orderId);
+  }
+
+  /** What is refunded of a charge: its refunds not failed nor canceled. */
+  refundedOf(chargeId) {
+    return this.refunds.filter((refund) => refund.charge === chargeId && !REFUND_GONE.includes(refund.status)).reduce((sum, refund) => sum + refund.amount, 0);
+  }
+
+  /** The PaymentIntent a charge was made by, if any. */
+  intentOf(chargeId) {
+    return this.intents.find((intent) => intent.latestCharge === chargeId)?.id ?? null;
+  }
+
+  /** The charge as Stripe answers it (API "The Charge object", the fields this fake keeps). */
+  chargeBody(charge) {
+    const refunded = this.refundedOf(charge.id);
+    return {
+      id: charge.id,
+      object: 'charge',
+      amount: charge.amount,
+      amount_captured: charge.amount,
+      amount_refunded: refunded,
+      captured: true,
+      created: charge.created ?? null,
+      currency: charge.currency,
+      disputed: this.disputed.has(charge.id),
+      livemode: false,
+      metadata: charge.metadata,
+      paid: true,
+      payment_intent: this.intentOf(charge.id),
+      refunded: refunded >= charge.amount,
+      status: 'succeeded',
+    };
+  }
+
+  /**
+   * What Stripe does to a refund later (a card that cannot take it back, a refund
+   * that ends): the refund's status changes (`failure_reason` when `failed`,
+   * `unknown` unless given) and `charge.refund.updated`, `refund.updated`, then
+   * `refund.failed` when failed, are sent. `failed` and `canceled` are final;
+   * only a refund not yet succeeded can be `canceled`. The same status changes nothing.
+   */
+  setRefundStatus(refundId, status, failureReason) {
+    const refund = this.refunds.find((candidate) => candidate.id === refundId);
+    if (!refund) throw new FakeError(404, error('invalid_request_error', `No such refund: '${refundId}'`, { code: 'resource_missing', param: 'id' }));
+    if (!REFUND_STATUSES.includes(status)) throw new FakeError(400, error('invalid_request_error', `Invalid refund status: ${status}`, { param: 'status' }));
+    const reason = status === 'failed' ? failureReason || 'unknown' : null;
+    if (refund.status === status && refund.failure_reason === reason) return refund;
+    if (REFUND_GONE.includes(refund.status)) {
+      throw new FakeError(400, error('invalid_request_error', `Refund ${refund.id} is ${refund.status}: it cannot change.`, { code: 'refund_unexpected_state' }));
+    }
+    if (status === 'canceled' && refund.status === 'succeeded') {
+      throw new FakeError(400, error('invalid_request_error', `Refund ${refund.id} has succeeded: it cannot be canceled.`, { code: 'refund_unexpected_state' }));
+    }
+    // Stripe's previous_attributes: what changed, as it was.
+    const previous = { status: refund.status };
+    if (refund.failure_reason !== reason) previous.failure_reason = refund.failure_reason;
+    refund.status = status;
+    refund.failure_reason = reason;
+    this.emit('charge.refund.updated', refund.id, previous);
+    this.emit('refund.updated', refund.id, previous);
+    if (status === 'failed') this.emit('refund.failed', refund.id);
+    return refund;
+  }
+
+  /**
+   * The customer's bank disputes a charge (API "Disputes"): the dispute is made
+   * `needs_response`, the charge disputed (refunds refused) and
+   * `charge.dispute.created` sent. One dispute a charge.
+   */
+  openDispute(chargeId, { reason = 'fraudulent', amount } = {}) {
+    const charge = this.charges.find((candidate) => candidate.id === chargeId);
+    if (!charge) throw new FakeError(404, error('invalid_request_error', `No such charge: '${chargeId}'`, { code: 'resource_missing', param: 'charge' }));
+    if (this.disputes.some((dispute) => dispute.charge === charge.id)) {
+      throw new FakeError(400, error('invalid_request_error', `Charge ${charge.id} has already been disputed.`, { code: 'charge_disputed' }));
+    }
+    const disputed = amount ?? charge.amount;
+    if (!Number.isInteger(disputed) || disputed <= 0 || disputed > charge.amount) {
+      throw new FakeError(400, error('invalid_request_error', `A dispute's amount is 1 to ${charge.amount}`, { param: 'amount' }));
+    }
+    const dispute = this.makeDispute(charge, { reason, amount: disputed });
+    this.emit('charge.dispute.created', dispute.id);
+    return dispute;
+  }
+
+  /** A dispute made and kept, its charge disputed; no event sent. */
+  makeDispute(charge, { reason = 'fraudulent', amount = charge.amount }) {
+    const dispute = {
+      id: `dp_${randomBytes(12).toString('hex')}`,
+      object: 'dispute',
+      amount,
+      balance_transactions: [],
+      charge: charge.id,
+      created: Math.floor(Date.now() / 1000),
+      currency: charge.currency,
+      is_charge_refundable: false,
+      livemode: false,
+      metadata: {},
+      payment_intent: this.intentOf(charge.id),
+      reason,
+      status: 'needs_response',
+    };
+    this.disputes.push(dispute);
+    this.disputed.add(charge.id);
+    return dispute;
+  }
+
+  /**
+   * A dispute moves on (evidence under review, won, lost…): `charge.dispute.closed`
+   * when it ends `won`, `lost` or `warning_closed` (final), else `charge.dispute.updated`.
+   */
+  setDisputeStatus(disputeId, status) {
+    const dispute = this.findDispute(disputeId);
+    if (!DISPUTE_STATUSES.includes(status)) throw new FakeError(400, error('invalid_request_error', `Invalid dispute status: ${status}`, { param: 'status' }));
+    if (dispute.status === status) return dispute;
+    if (DISPUTE_CLOSED.includes(dispute.status)) {
+      throw new FakeError(400, error('invalid_request_error', `Dispute ${dispute.id} is closed (${dispute.status}).`, { code: 'dispute_already_closed' }));
+    }
+    const previous = { status: dispute.status };
+    dispute.status = status;
+    this.emit(DISPUTE_CLOSED.includes(status) ? 'charge.dispute.closed' : 'charge.dispute.updated', dispute.id, previous);
+    return dispute;
+  }
+
+  /**
+   * The disputed amount leaves the balance (`withdrawn`: a balance transaction of
+   * -amount, `dispute`) or comes back (`reinstated`: +amount, `dispute_reversal`);
+   * `charge.dispute.funds_withdrawn` / `funds_reinstated` is sent. Funds are
+   * withdrawn only when they are in, reinstated only when withdrawn.
+   */
+  disputeFunds(disputeId, direction) {
+    const dispute = this.findDispute(disputeId);
+    if (direction !== 'withdrawn' && direction !== 'reinstated') {
+      throw new FakeError(400, error('invalid_request_error', `Funds are withdrawn or reinstated, not ${direction}`, { param: 'direction' }));
+    }
+    const out = dispute.balance_transactions.reduce((sum, txn) => sum + txn.amount, 0) < 0;
+    if ((direction === 'withdrawn') === out) {
+      throw new FakeError(400, error('invalid_request_error', `The funds of dispute ${dispute.id} are ${out ? 'already withdrawn' : 'not withdrawn'}.`, { code: 'dispute_funds_unexpected_state' }));
+    }
+    const withdrawn = direction === 'withdrawn';
+    dispute.balance_transactions.push({
+      id: `txn_${randomBytes(12).toString('hex')}`,
+      object: 'balance_transaction',
+      amount: withdrawn ? -dispute.amount : dispute.amount,
+      currency: dispute.currency,
+      created: Math.floor(Date.now() / 1000),
+      reporting_category: withdrawn ? 'dispute' : 'dispute_reversal',
+      type: 'adjustment',
+    });
+    this.emit(`charge.dispute.funds_${direction}`, dispute.id);
+    return dispute;
+  }
+
+  findDispute(disputeId) {
+    const dispute = this.disputes.find((candidate) => candidate.id === disputeId);
+    if (!dispute) throw new FakeError(404, error('invalid_request_error', `No such dispute: '${disputeId}'`, { code: 'resource_missing', param: 'dispute' }));
+    return dispute;
   }
 
   async stop() {
@@ -224,21 +465,40 @@ class FakeStripe {
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Sends the event about an object as it is now to the webhook endpoint, if there is one. */
-  emit(type, objectId) {
-    if (!this.webhooks) return;
-    const event = this.event(type, objectId);
+  /**
+   * Makes the event about an object as it is now, keeps it in `events` and sends
+   * it to the webhook endpoint, if there is one (`held`: kept in `held`; `lost`: never sent).
+   */
+  emit(type, objectId, previousAttributes) {
+    const event = this.event(type, objectId, previousAttributes);
+    this.events.push(event);
+    if (!this.webhooks || this.webhookMode === 'lost') return;
+    event.pending_webhooks = 1;
     if (this.webhookMode === 'held') {
       this.held.push(event);
       return;
     }
     const delivery = { event, attempts: 0, delivered: false, statuses: [] };
     this.deliveries.push(delivery);
+    this.deliveryOf.set(event.id, delivery);
     void this.attempt(delivery);
+  }
+
+  /** An event of the list as Stripe answers it: `pending_webhooks` as its delivery stands now. */
+  eventBody(event) {
+    const delivery = this.deliveryOf.get(event.id);
+    if (!delivery) return event;
+    return { ...event, pending_webhooks: delivery.delivered || delivery.abandoned ? 0 : 1 };
   }
 
   async attempt(delivery) {
     if (this.stopped || !this.webhooks) return;
+    if (this.webhookMode === 'lost') {
+      // Stripe gave up: no more attempts, whatever the mode later.
+      delivery.abandoned = true;
+      this.log?.(`webhook ${delivery.event.type} ${delivery.event.data.object.id} (${delivery.event.id}) given up`);
+      return;
+    }
     delivery.attempts += 1;
     const { url, secret } = this.webhooks;
     let status = 0;
@@ -284,6 +544,11 @@ class FakeStripe {
       const outcome = new URLSearchParams(search).get('outcome') === 'fail' ? 'failed' : 'succeeded';
       return send(res, 200, intentBody(this.completeAction(intent.id, outcome)));
     }
+    // What Stripe's side does by itself to refunds and disputes: no API key either.
+    if (req.method === 'POST' && path.startsWith('/_test/')) {
+      const done = this.testRoute(path, new URLSearchParams(search));
+      if (done) return send(res, ...done);
+    }
 
     if (!/^Bearer sk_(test|live)_\w+$/.test(header(req, 'authorization') ?? '')) {
       return send(res, 401, error('authentication_error', 'Invalid API Key provided'));
@@ -294,7 +559,7 @@ class FakeStripe {
     }
     const creates = route.name === 'charges' || route.name === 'intents.create' || route.name === 'methods.create';
     // PaymentMethod creation (a token becoming a pm_) always answers: the modes act on the payment itself.
-    const mode = route.name === 'refunds' ? this.refundMode : route.name === 'methods.create' ? 'normal' : this.mode;
+    const mode = route.name.startsWith('refunds') ? this.refundMode : route.name === 'methods.create' ? 'normal' : this.mode;
     if (mode === 'hang') return; // never answers; the SDK times out
     if (creates && this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
@@ -323,6 +588,30 @@ class FakeStripe {
     // Done, but no answer ever arrives (the SDK's retry of a reset connection included).
     if (mode === 'chargeThenDrop') return void req.socket.destroy();
     send(res, status, body);
+  }
+
+  /** A POST /_test/… route: [status, body], or undefined when there is none at `path`. */
+  testRoute(path, query) {
+    const run = (make, body) => {
+      try {
+        return [200, body(make())];
+      } catch (err) {
+        if (err instanceof FakeError) return [err.status, err.body];
+        throw err;
+      }
+    };
+    const refund = /^\/_test\/refunds\/(re_\w+)\/status$/.exec(path);
+    if (refund) return run(() => this.setRefundStatus(refund[1], query.get('status') ?? '', query.get('failure_reason') ?? undefined), refundBody);
+    const charge = /^\/_test\/charges\/(ch_\w+)\/dispute$/.exec(path);
+    if (charge) {
+      const amount = query.get('amount');
+      return run(() => this.openDispute(charge[1], { reason: query.get('reason') ?? undefined, amount: amount === null ? undefined : Number(amount) }), disputeBody);
+    }
+    const status = /^\/_test\/disputes\/(dp_\w+)\/status$/.exec(path);
+    if (status) return run(() => this.setDisputeStatus(status[1], query.get('status') ?? ''), disputeBody);
+    const funds = /^\/_test\/disputes\/(dp_\w+)\/funds_(withdrawn|reinstated)$/.exec(path);
+    if (funds) return run(() => this.disputeFunds(funds[1], funds[2]), disputeBody);
+    return undefined;
   }
 
   write(route, params, idempotencyKey) {
@@ -366,7 +655,27 @@ class FakeStripe {
       const page = newestFirst.slice(0, limit);
       return [200, { object: 'list', url: '/v1/payment_intents', has_more: newestFirst.length > limit, data: page.map(intentBody) }];
     }
-    return [404, error('invalid_request_error', 'Unrecognized request URL')];
+    switch (route.name) {
+      case 'refunds.retrieve':
+        return retrieved(this.refunds, route.id, 'refund', refundBody);
+      case 'refunds.list':
+        return listOf(this.refunds, query, '/v1/refunds', refundBody, byParams(query, ['charge', 'payment_intent']));
+      case 'charges.retrieve':
+        return retrieved(this.charges, route.id, 'charge', (charge) => this.chargeBody(charge));
+      case 'disputes.retrieve':
+        return retrieved(this.disputes, route.id, 'dispute', disputeBody);
+      case 'disputes.list':
+        return listOf(this.disputes, query, '/v1/disputes', disputeBody, byParams(query, ['charge', 'payment_intent']));
+      case 'events.retrieve':
+        return retrieved(this.events, route.id, 'event', (event) => this.eventBody(event));
+      case 'events.list': {
+        const filter = eventTypes(query);
+        if (Array.isArray(filter)) return filter;
+        return listOf(this.events, query, '/v1/events', (event) => this.eventBody(event), filter);
+      }
+      default:
+        return [404, error('invalid_request_error', 'Unrecognized request URL')];
+    }
   }
 
   /** A PaymentMethod from a card token (API "Create a PaymentMethod", `card[token]`). */
@@ -445,6 +754,7 @@ class FakeStripe {
       source: intent.source,
       metadata: intent.metadata,
       idempotencyKey: intent.idempotencyKey,
+      created: Math.floor(Date.now() / 1000),
     };
     this.charges.push(charge);
     intent.status = 'succeeded';
@@ -462,7 +772,7 @@ class FakeStripe {
     if (this.disputed.has(charge.id)) {
       return [400, error('invalid_request_error', `Charge ${charge.id} has been disputed.`, { code: 'charge_disputed' })];
     }
-    const refunded = this.refunds.filter((refund) => refund.charge === charge.id).reduce((sum, refund) => sum + refund.amount, 0);
+    const refunded = this.refundedOf(charge.id);
     const amount = params.amount === undefined ? charge.amount - refunded : Number(params.amount);
     if (refunded >= charge.amount) {
       return [400, error('invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' })];
@@ -470,23 +780,24 @@ class FakeStripe {
     if (!Number.isInteger(amount) || amount <= 0 || refunded + amount > charge.amount) {
       return [400, error('invalid_request_error', 'Refund amount is greater than unrefunded amount on charge', { param: 'amount' })];
     }
-    const refund = { id: `re_${randomBytes(12).toString('hex')}`, charge: charge.id, amount, metadata: metadataOf(params), idempotencyKey };
+    const refund = {
+      id: `re_${randomBytes(12).toString('hex')}`,
+      object: 'refund',
+      amount,
+      charge: charge.id,
+      created: Math.floor(Date.now() / 1000),
+      currency: charge.currency,
+      failure_reason: this.refundStatus === 'failed' ? 'unknown' : null,
+      metadata: metadataOf(params),
+      payment_intent: this.intentOf(charge.id),
+      reason: params.reason ?? null,
+      status: this.refundStatus,
+      idempotencyKey,
+    };
     this.refunds.push(refund);
+    this.emit('refund.created', refund.id);
     this.emit('charge.refunded', charge.id);
-    return [
-      200,
-      {
-        id: refund.id,
-        object: 'refund',
-        amount,
-        charge: charge.id,
-        currency: charge.currency,
-        metadata: refund.metadata,
-        reason: params.reason ?? null,
-        status: 'succeeded',
-        created: Math.floor(Date.now() / 1000),
-      },
-    ];
+    return [200, refundBody(refund)];
   }
 
   charge(params, idempotencyKey) {
@@ -508,6 +819,7 @@ class FakeStripe {
       source: params.source,
       metadata,
       idempotencyKey,
+      created: Math.floor(Date.now() / 1000),
     };
     this.charges.push(charge);
     return [
@@ -541,6 +853,11 @@ function routeOf(method, path) {
     if (cancel) return { name: 'intents.cancel', id: cancel[1] };
   }
   if (method === 'GET') {
+    if (path === '/v1/refunds') return { name: 'refunds.list' };
+    if (path === '/v1/disputes') return { name: 'disputes.list' };
+    if (path === '/v1/events') return { name: 'events.list' };
+    const read = /^\/v1\/(refunds|charges|disputes|events)\/((?:re|ch|dp|evt)_\w+)$/.exec(path);
+    if (read) return { name: `${read[1]}.retrieve`, id: read[2] };
     if (path === '/v1/payment_intents') return { name: 'intents.list' };
     if (path === '/v1/payment_intents/search') return { name: 'intents.search' };
     const one = /^\/v1\/payment_intents\/(pi_\w+)$/.exec(path);
@@ -571,6 +888,96 @@ function intentBody(intent) {
     created: intent.created,
     livemode: false,
   };
+}
+
+/** The refund as Stripe answers it (API "The Refund object", the fields this fake keeps). */
+function refundBody(refund) {
+  const { idempotencyKey: _key, ...body } = refund;
+  return body;
+}
+
+/** The dispute as Stripe answers it (API "The Dispute object", the fields this fake keeps). */
+function disputeBody(dispute) {
+  return { ...dispute, balance_transactions: dispute.balance_transactions.map((txn) => ({ ...txn })), metadata: { ...dispute.metadata } };
+}
+
+/** A Stripe error thrown by the fake's own methods; the /_test routes answer it. */
+class FakeError extends Error {
+  constructor(status, body) {
+    super(body.error.message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** GET /v1/<things>/<id>: the object, or Stripe's 404. */
+function retrieved(items, id, name, body) {
+  const found = items.find((item) => item.id === id);
+  if (!found) return [404, error('invalid_request_error', `No such ${name}: '${id}'`, { code: 'resource_missing', param: 'id' })];
+  return [200, body(found)];
+}
+
+/** Only the items whose `keys` equal the query's, for the keys it has. */
+function byParams(query, keys) {
+  const wanted = keys.filter((key) => query.has(key)).map((key) => [key, query.get(key)]);
+  return (item) => wanted.every(([key, value]) => item[key] === value);
+}
+
+/**
+ * The events list's type filter (API "List all events"): `type`, exact or with `*`
+ * as a wildcard, or `types` (up to 20 exact types, as `types[0]=…` the SDK sends, or
+ * `types[]=…`), not both. A 400 answer ([status, body]) when the query is wrong.
+ */
+function eventTypes(query) {
+  const types = [];
+  for (const [key, value] of query) if (/^types\[\d*\]$/.test(key) || key === 'types') types.push(value);
+  const type = query.get('type');
+  if (type !== null && types.length > 0) return [400, error('invalid_request_error', 'You may pass either type or types, but not both.', { param: 'types' })];
+  if (types.length > 20) return [400, error('invalid_request_error', 'You may pass at most 20 types.', { param: 'types' })];
+  if (types.length > 0) return (event) => types.includes(event.type);
+  if (type === null) return () => true;
+  const literal = (part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^${type.split('*').map(literal).join('.*')}$`);
+  return (event) => pattern.test(event.type);
+}
+
+/**
+ * One page of a list as Stripe answers it (API "Pagination"): `items` (oldest
+ * first) that `keep`, and within `created[gt|gte|lt|lte]` (or `created`
+ * exactly), newest first; `limit` 1-100 (10); after `starting_after` (older) or
+ * before `ending_before` (the newer ones just before it), the cursor placed
+ * where it stands among all `items`.
+ */
+function listOf(items, query, url, body, keep) {
+  const limit = Number(query.get('limit') ?? 10);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    return [400, error('invalid_request_error', 'Invalid limit: must be an integer between 1 and 100', { param: 'limit' })];
+  }
+  const bounds = [];
+  for (const [op, test] of Object.entries({ gt: (a, b) => a > b, gte: (a, b) => a >= b, lt: (a, b) => a < b, lte: (a, b) => a <= b })) {
+    const value = query.get(`created[${op}]`);
+    if (value !== null) bounds.push((created) => test(created, Number(value)));
+  }
+  if (query.has('created')) bounds.push((created) => created === Number(query.get('created')));
+  const after = query.get('starting_after');
+  const before = query.get('ending_before');
+  if (after && before) return [400, error('invalid_request_error', 'You may pass either starting_after or ending_before, not both.', { param: 'ending_before' })];
+  const cursor = after || before;
+  let position = -1;
+  if (cursor) {
+    position = items.findIndex((item) => item.id === cursor);
+    if (position < 0) return [400, error('invalid_request_error', `No such object: '${cursor}'`, { code: 'resource_missing', param: after ? 'starting_after' : 'ending_before' })];
+  }
+  const kept = [];
+  items.forEach((item, index) => {
+    if (after && index >= position) return;
+    if (before && index <= position) return;
+    if (keep(item) && bounds.every((within) => within(item.created))) kept.push(item);
+  });
+  const newestFirst = kept.reverse();
+  // ending_before: the `limit` just newer than the cursor; has_more: newer ones still.
+  const page = before ? newestFirst.slice(Math.max(0, newestFirst.length - limit)) : newestFirst.slice(0, limit);
+  return [200, { object: 'list', url, has_more: newestFirst.length > limit, data: page.map(body) }];
 }
 
 function metadataOf(params) {
