@@ -50,7 +50,8 @@ function printPayment(payment, order, refunds, dispute) {
   lines.push('history');
   for (const entry of payment.history ?? []) lines.push(`  ${time(entry.at)}  ${entry.step}${entry.detail ? `  ${entry.detail}` : ''}`);
   for (const refund of refunds) {
-    lines.push(`refund   ${refund.state}${refund.stripeStatus ? ` (Stripe: ${refund.stripeStatus})` : ''}  ${refund.refundId ?? '-'}  ${refund.amount} ${refund.currency}  ${refund.source ?? 'cancel'}: ${refund.reason}${refund.operator ? ` (by ${refund.operator})` : ''}` +
+    lines.push(`refund   ${refund.state}  ${refund.refundId ?? '-'}  ${refund.amount} ${refund.currency} after ${refund.attempts} attempt(s)  ${refund.source ?? 'cancel'}: ${refund.reason}${refund.operator ? ` (by ${refund.operator})` : ''}` +
+      (refund.stripeStatus ? `  Stripe: ${refund.stripeStatus}` : '') +
       (refund.failureReason ? `; failed: ${refund.failureReason}` : '') +
       (refund.failure ? `; refused: ${refund.failure.code} (${refund.failure.message})` : ''));
     lines.push(`  events owed: ${(refund.eventsOwed ?? []).join(', ') || 'none'}`);

@@ -10,7 +10,7 @@ import { LogCapture } from './support/log-capture';
 
 // JetStream's own terms (stream, consumer, message ids, delivery counts); the shared
 // behaviour runs on both brokers in the other files. Runs in the jetstream project only.
-const SUBJECTS = ['order:created', 'order:cancelled', 'payment:created', 'payment:refunded'];
+const SUBJECTS = ['order:created', 'order:cancelled', 'payment:created', 'payment:refunded', 'payment:refund_failed', 'payment:disputed'];
 const NANOS = 1_000_000;
 
 let nats: Awaited<ReturnType<typeof startNatsServer>>;
@@ -79,7 +79,7 @@ test('when the stream exists with other subjects, then the service adds its own 
   await jsm.streams.add({ name: 'shared', subjects: ['ticket:created', 'order:created'], max_age: 3_600_000 * NANOS });
   const started = await bus('shared', { stream: { name: 'shared', subjects: SUBJECTS, maxAgeMs: 0, duplicateWindowMs: 120_000 } });
   const stream = await jsm.streams.info('shared');
-  expect(stream.config.subjects).toEqual(['ticket:created', 'order:created', 'order:cancelled', 'payment:created', 'payment:refunded']);
+  expect(stream.config.subjects).toEqual(['ticket:created', ...SUBJECTS]);
   expect(stream.config.max_age).toBe(3_600_000 * NANOS);
   await started.publish('payment:refunded', { id: 'p1' });
   expect((await jsm.streams.info('shared')).state.messages).toBe(1);
