@@ -16,6 +16,12 @@ export type AttemptResult =
   | { kind: 'nothing'; message: string }
   | Exclude<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'idempotency_conflict' }>;
 
+/**
+ * How long after an object is made Search is taken to show it: Stripe's "Search" guide
+ * ("Data freshness") says within about a minute in normal conditions; five, for margin.
+ */
+const SEARCH_SETTLED_MS = 5 * 60_000;
+
 /** How long to wait before asking Stripe again about an unanswered charge or refund, in ms: doubling, at most 10 minutes. */
 export function retryDelayMs(attempt: number, baseMs: number): number {
   return doublingDelayMs(attempt, baseMs, 10 * 60_000);
@@ -72,14 +78,15 @@ export class ChargeAttempts {
    * When Search finds nothing, the create is sent again under the claim's key: safe, since
    * a PaymentIntent made under it is either searchable by now or younger than the key
    * (Stripe keeps keys at least 24 hours: API "Idempotent requests"), and then replayed.
-   * After Stripe replayed a stored failure, only a listing of what was created up to then
-   * (certain) may say that nothing exists.
+   * After Stripe replayed a stored failure, `none` must be certain: Search's own answer once
+   * the failure is older than Search's lag (what could exist was made before it), else a
+   * listing of what was created up to then, which gives up on a busy account (then: later).
    */
   private async followUp(claim: Payment): Promise<ChargeOutcome | LookupOutcome> {
     const { provider } = this.deps;
     const paymentId = String(claim._id);
     let outcome: ChargeOutcome | LookupOutcome = await provider.lookup({ paymentId, paymentIntentId: claim.paymentIntentId });
-    if (outcome.kind === 'none' && claim.storedFailureAt) {
+    if (outcome.kind === 'none' && claim.storedFailureAt && Date.now() - new Date(claim.storedFailureAt).getTime() < SEARCH_SETTLED_MS) {
       outcome = await provider.findCreated({ paymentId, from: claim.createdAt, to: claim.storedFailureAt });
     } else if (outcome.kind === 'none') {
       outcome = await provider.charge(this.request(claim));

@@ -2,10 +2,10 @@ import Stripe from 'stripe';
 import { ChargeOutcome, ChargeRequest, LookupOutcome } from '../payments/payment-provider';
 import { noDefiniteAnswer } from './errors';
 
-/** How many PaymentIntents a closed-window listing reads at most before it gives up (the answer is then `unknown`). */
-const LIST_LIMIT = 5000;
+/** How many PaymentIntents a closed-window listing reads at most (10 pages) before it gives up (the answer is then `unknown`). */
+const LIST_LIMIT = 1000;
 /** Allowed clock difference between us and Stripe when a window of creation times is listed, in seconds. */
-const CLOCK_SKEW_S = 300;
+const CLOCK_SKEW_S = 60;
 
 /**
  * Charges through PaymentIntents (API "Create a PaymentIntent", `confirm: true`,
@@ -80,7 +80,7 @@ export class StripeCharges {
    * The claim's PaymentIntent among those created in a closed window of time (API
    * "List all PaymentIntents", `created[gte]`/`created[lte]`): lists are read after
    * write, so `none` is certain. The window no longer grows, so its cost is bounded;
-   * past 5,000 PaymentIntents the answer is `unknown`.
+   * past 1,000 PaymentIntents the answer is `unknown`.
    */
   async findCreated(claim: { paymentId: string; from: Date; to: Date }): Promise<LookupOutcome> {
     try {
