@@ -40,6 +40,8 @@ export interface ServiceOptions {
   attemptWindowMs?: number;
   /** How long a customer may take over 3-D Secure before the PaymentIntent is cancelled and the order freed (default 15 min). */
   actionTimeoutMs?: number;
+  /** How long after an object is made Stripe's Search is taken to show it (default 5 min). */
+  searchSettledMs?: number;
 }
 
 export interface Service {
@@ -97,6 +99,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     leaseMs,
     retryBaseMs: options.chargeRetryBaseMs ?? 5_000,
     actionTimeoutMs: options.actionTimeoutMs ?? 15 * 60_000,
+    searchSettledMs: options.searchSettledMs,
   });
   metrics.observe({ outboxBacklog: () => outbox.backlog(), refundsOwed: () => refundStore.countOwed(), eventsParked: () => deadLetters.parked() });
   const orderClaims = new OrderClaims(claims, new AttemptLimit(config.attemptsPerMinute, options.attemptWindowMs), leaseMs);

@@ -38,6 +38,8 @@ export interface UseCaseParts<Bus extends EventBus | undefined> {
   retryBaseMs: number;
   /** How long a customer may take over 3-D Secure, in ms. */
   actionTimeoutMs: number;
+  /** How long after an object is made Stripe's Search is taken to show it, in ms (charge-attempt.ts). */
+  searchSettledMs?: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface UseCaseParts<Bus extends EventBus | undefined> {
  * cancelled owes its refund, a refund recorded is announced.
  */
 export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCaseParts<Bus>) {
-  const { connection, models, provider, bus, metrics, log, crash, leaseMs, retryBaseMs, actionTimeoutMs } = parts;
+  const { connection, models, provider, bus, metrics, log, crash, leaseMs, retryBaseMs, actionTimeoutMs, searchSettledMs } = parts;
   const orders = new MongoOrders(models.orders);
   const claims = new MongoPaymentClaims(models.payments, leaseMs);
   const refundStore = new MongoRefunds(models.refunds, leaseMs);
@@ -84,6 +86,7 @@ export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCase
     eventLeaseMs,
     retryBaseMs,
     actionTimeoutMs,
+    searchSettledMs,
     metrics,
     logger: log('charges'),
     crash,

@@ -11,7 +11,7 @@ import { PaymentsFixture } from './support/payments-fixture';
  * customer authenticates, a busy Stripe account, an order paid before it arrived.
  */
 const fx = new PaymentsFixture();
-beforeAll(() => fx.start({ stripe: 'fake', service: { chargeRetryBaseMs: 300, sweepIntervalMs: 200 } }));
+beforeAll(() => fx.start({ stripe: 'fake', service: { chargeRetryBaseMs: 300, sweepIntervalMs: 200, searchSettledMs: 3000 } }));
 afterAll(() => fx.stop());
 afterEach(() => {
   fx.stripe!.mode = 'normal';
@@ -139,6 +139,28 @@ describe('a busy Stripe account', () => {
     expect(fx.stripe!.intentsFor(order.id)).toHaveLength(1);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(paid.body.paymentIntentId).toBe(fx.stripe!.intentsFor(order.id)[0].id);
+  });
+});
+
+describe('a busy Stripe account after a stored failure', () => {
+  test('when Stripe keeps a 500 under the key and 1,100 other PaymentIntents are made, then the listing gives up, Search decides once the failure is old enough, and another card pays once', async () => {
+    const order = await fx.order({ price: 27 });
+    fx.stripe!.mode = 'storedError500';
+    expect((await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id })).status).toBe(502);
+    fx.stripe!.mode = 'normal';
+    fx.stripe!.createOtherIntents(1100);
+
+    const paid = await eventually(async () => {
+      const res = await fx.pay(order.cookie, { token: 'tok_mastercard', orderId: order.id });
+      expect(res.status).toBe(201);
+      return res;
+    }, 30_000, 250);
+    expect(fx.stripe!.chargesFor(order.id)).toMatchObject([{ source: 'tok_mastercard', amount: 2700 }]);
+    expect(paid.body.stripeId).toBe(fx.stripe!.chargesFor(order.id)[0].id);
+    // The closed window was listed to its end (10 pages of 100) before Search was trusted.
+    const listed = fx.stripe!.requests.filter((req) => req.method === 'GET' && req.path === '/v1/payment_intents');
+    expect(listed.length).toBeGreaterThanOrEqual(10);
+    expect(await fx.attempts(order.id)).toMatchObject([{ state: 'failed', failure: { kind: 'nothing' } }, { state: 'succeeded' }]);
   });
 });
 

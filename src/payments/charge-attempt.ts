@@ -16,12 +16,6 @@ export type AttemptResult =
   | { kind: 'nothing'; message: string }
   | Exclude<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'idempotency_conflict' }>;
 
-/**
- * How long after an object is made Search is taken to show it: Stripe's "Search" guide
- * ("Data freshness") says within about a minute in normal conditions; five, for margin.
- */
-const SEARCH_SETTLED_MS = 5 * 60_000;
-
 /** How long to wait before asking Stripe again about an unanswered charge or refund, in ms: doubling, at most 10 minutes. */
 export function retryDelayMs(attempt: number, baseMs: number): number {
   return doublingDelayMs(attempt, baseMs, 10 * 60_000);
@@ -40,6 +34,11 @@ export interface ChargeAttemptsDeps {
   retryBaseMs: number;
   /** How long a customer may take to authenticate (3-D Secure) before the PaymentIntent is cancelled and the order freed, in ms. */
   actionTimeoutMs: number;
+  /**
+   * How long after an object is made Search is taken to show it, in ms: Stripe's "Search"
+   * guide ("Data freshness") says within about a minute in normal conditions; 5 minutes by default.
+   */
+  searchSettledMs?: number;
   metrics: Metrics;
   logger: Logger;
   crash: CrashSwitch;
@@ -86,8 +85,10 @@ export class ChargeAttempts {
     const { provider } = this.deps;
     const paymentId = String(claim._id);
     let outcome: ChargeOutcome | LookupOutcome = await provider.lookup({ paymentId, paymentIntentId: claim.paymentIntentId });
-    if (outcome.kind === 'none' && claim.storedFailureAt && Date.now() - new Date(claim.storedFailureAt).getTime() < SEARCH_SETTLED_MS) {
-      outcome = await provider.findCreated({ paymentId, from: claim.createdAt, to: claim.storedFailureAt });
+    if (outcome.kind === 'none' && claim.storedFailureAt) {
+      // Search's none is certain once the failure is older than Search's lag; before that, list.
+      const settled = Date.now() - new Date(claim.storedFailureAt).getTime() >= (this.deps.searchSettledMs ?? 5 * 60_000);
+      if (!settled) outcome = await provider.findCreated({ paymentId, from: claim.createdAt, to: claim.storedFailureAt });
     } else if (outcome.kind === 'none') {
       outcome = await provider.charge(this.request(claim));
     }
