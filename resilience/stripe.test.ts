@@ -52,6 +52,23 @@ async function pay(order: ClusterOrder, card: Card): Promise<{ status: number; b
   }
 }
 
+/** Each customer sends their card every 500 ms until paid (at most 60 s from `since`): when each was paid (s), and every answer seen. */
+async function keepPaying(orders: ClusterOrder[], cardOf: (i: number) => Card, since: number) {
+  const seen = new Set<number>();
+  const paidAfter = await Promise.all(
+    orders.map(async (order, i) => {
+      for (;;) {
+        const res = await pay(order, cardOf(i));
+        seen.add(res.status);
+        if (res.status === 201) return (Date.now() - since) / 1000;
+        if (Date.now() - since > 60_000) return Infinity;
+        await sleep(500);
+      }
+    }),
+  );
+  return { seen, paidAfter };
+}
+
 async function read(order: ClusterOrder, paymentId: string): Promise<{ status: number; body: Record<string, unknown> | null }> {
   const res = await fetch(`${proc.url}/api/payments/${paymentId}`, { headers: { Cookie: order.cookie } });
   return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> | null };
@@ -133,18 +150,7 @@ test('when Stripe keeps a 500 under the key of each first try, then once it is h
   const healthy = Date.now();
   // The customer keeps trying: two with another card, one resending the same card; answers meanwhile are 409 or 502.
   const cards: Card[] = [{ token: 'tok_mastercard' }, { paymentMethodId: VISA_PM }, { token: 'tok_visa' }];
-  const seen = new Set<number>();
-  const paidAfter = await Promise.all(
-    orders.map(async (order, i) => {
-      for (;;) {
-        const res = await pay(order, cards[i]);
-        seen.add(res.status);
-        if (res.status === 201) return (Date.now() - healthy) / 1000;
-        if (Date.now() - healthy > 60_000) return Infinity;
-        await sleep(500);
-      }
-    }),
-  );
+  const { seen, paidAfter } = await keepPaying(orders, (i) => cards[i], healthy);
   const tally = await settled(orders, 30_000);
   rows.push({ failure: 'Stripe keeping a 500 under the key (storedError500), then healthy', 'first answers': first.map((r) => r.status).join(','), 'answers while retrying': [...seen].sort().join(','), 'paid after (s, slowest)': Math.max(...paidAfter).toFixed(1), 'webhook attempts': webhookAttempts(orders), ...tally, 'process exited': proc.exit ? 'yes' : 'no' });
   expect(first.map((r) => r.status)).toEqual([502, 502, 502]);
@@ -165,18 +171,7 @@ test('when the first tries get a 500 and 3,000 other PaymentIntents follow on th
   cluster.stripe.mode = 'normal';
   cluster.stripe.createOtherIntents(3000); // an on-sale elsewhere on the platform's one Stripe account
   const healthy = Date.now();
-  const seen = new Set<number>();
-  const paidAfter = await Promise.all(
-    orders.map(async (order) => {
-      for (;;) {
-        const res = await pay(order, { paymentMethodId: VISA_PM });
-        seen.add(res.status);
-        if (res.status === 201) return (Date.now() - healthy) / 1000;
-        if (Date.now() - healthy > 60_000) return Infinity;
-        await sleep(500);
-      }
-    }),
-  );
+  const { seen, paidAfter } = await keepPaying(orders, () => ({ paymentMethodId: VISA_PM }), healthy);
   const tally = await settled(orders, 30_000);
   rows.push({ failure: 'Stripe answering 500 (nothing kept), then 3,000 other PaymentIntents on the account', 'first answers': first.map((r) => r.status).join(','), 'answers while retrying': [...seen].sort().join(','), 'paid after (s, slowest)': Math.max(...paidAfter).toFixed(1), 'webhook attempts': webhookAttempts(orders), ...tally, 'process exited': proc.exit ? 'yes' : 'no' });
   expect(first.map((r) => r.status)).toEqual([502, 502, 502]);

@@ -19,6 +19,13 @@ afterEach(() => {
 });
 
 const stored = (id: string) => fx.orderModel.findById(id).lean();
+/** Sends the card again until the order is paid, as a customer retrying would; the 201. */
+const paidWith = (order: { id: string; cookie: string }, card: Record<string, string>, timeoutMs = 20_000) =>
+  eventually(async () => {
+    const res = await fx.pay(order.cookie, { ...card, orderId: order.id });
+    expect(res.status).toBe(201);
+    return res;
+  }, timeoutMs, 250);
 const read = (cookie: string, orderId: string) => request(fx.service.server).get(`/api/payments?orderId=${orderId}`).set('Cookie', cookie);
 
 describe("a user's own cancel", () => {
@@ -114,11 +121,7 @@ describe('a busy Stripe account', () => {
     fx.stripe!.mode = 'normal';
     fx.stripe!.createOtherIntents(1100);
 
-    const paid = await eventually(async () => {
-      const res = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
-      expect(res.status).toBe(201);
-      return res;
-    }, 20_000);
+    const paid = await paidWith(order, { paymentMethodId: VISA_PM });
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(paid.body.stripeId).toBe(fx.stripe!.chargesFor(order.id)[0].id);
   });
@@ -131,11 +134,7 @@ describe('a busy Stripe account', () => {
     fx.stripe!.mode = 'normal';
     fx.stripe!.createOtherIntents(1100);
 
-    const paid = await eventually(async () => {
-      const res = await fx.pay(order.cookie, { paymentMethodId: VISA_PM, orderId: order.id });
-      expect(res.status).toBe(201);
-      return res;
-    }, 20_000);
+    const paid = await paidWith(order, { paymentMethodId: VISA_PM });
     expect(fx.stripe!.intentsFor(order.id)).toHaveLength(1);
     expect(fx.stripe!.chargesFor(order.id)).toHaveLength(1);
     expect(paid.body.paymentIntentId).toBe(fx.stripe!.intentsFor(order.id)[0].id);
@@ -150,11 +149,7 @@ describe('a busy Stripe account after a stored failure', () => {
     fx.stripe!.mode = 'normal';
     fx.stripe!.createOtherIntents(1100);
 
-    const paid = await eventually(async () => {
-      const res = await fx.pay(order.cookie, { token: 'tok_mastercard', orderId: order.id });
-      expect(res.status).toBe(201);
-      return res;
-    }, 30_000, 250);
+    const paid = await paidWith(order, { token: 'tok_mastercard' }, 30_000);
     expect(fx.stripe!.chargesFor(order.id)).toMatchObject([{ source: 'tok_mastercard', amount: 2700 }]);
     expect(paid.body.stripeId).toBe(fx.stripe!.chargesFor(order.id)[0].id);
     // The closed window was listed to its end (10 pages of 100) before Search was trusted.
