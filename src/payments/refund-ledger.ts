@@ -64,14 +64,6 @@ export class RefundLedger {
     return refunds.listByPayment(payment._id);
   }
 
-  /** Syncs the refunds of the charge `chargeId` (a Stripe event named it); false when it is not a charge of this service. */
-  async syncCharge(chargeId: string): Promise<boolean> {
-    const payment = await this.deps.claims.findByProviderIds({ stripeId: chargeId });
-    if (!payment) return false;
-    await this.sync(payment);
-    return true;
-  }
-
   /** Re-reads the refunds still pending at Stripe (a webhook about them may never come), at most `limit` a pass. */
   async settlePending(limit: number): Promise<void> {
     const done = new Set<string>();

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { NoAnswer, ProviderDispute, ProviderEvent } from '../payments/payment-provider';
-import { readFailed } from './errors';
+import { noDefiniteAnswer } from './errors';
 import { ACTED_ON, toProviderEvent } from './webhook-events';
 
 /** How many events one read of the events list takes at most (100 a page). */
@@ -30,7 +30,7 @@ export class StripeLedgerReads {
         },
       };
     } catch (err) {
-      return readFailed(err);
+      return noDefiniteAnswer(err); // a failed read says nothing about what exists
     }
   }
 
@@ -53,7 +53,7 @@ export class StripeLedgerReads {
       }
       return { kind: 'listed', events: events.reverse(), complete };
     } catch (err) {
-      return readFailed(err);
+      return noDefiniteAnswer(err); // a failed read says nothing about what exists
     }
   }
 }

@@ -1,5 +1,4 @@
 import Stripe from 'stripe';
-import { NoAnswer } from '../payments/payment-provider';
 
 /**
  * A Stripe call that got no definite answer about what Stripe did (API "Errors"):
@@ -21,7 +20,3 @@ export function noDefiniteAnswer(err: unknown): { kind: 'unavailable' | 'unknown
   return { kind: 'unknown', message: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
 }
 
-/** A read (list, retrieve) that failed: it says nothing about what exists. */
-export function readFailed(err: unknown): NoAnswer {
-  return noDefiniteAnswer(err);
-}

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { NoAnswer, ProviderRefund, RefundOutcome, RefundRequest } from '../payments/payment-provider';
-import { noDefiniteAnswer, readFailed } from './errors';
+import { noDefiniteAnswer } from './errors';
 
 /** How many refunds of one charge are read at most (Stripe lists them 100 a page). */
 const REFUNDS_READ_LIMIT = 1000;
@@ -31,7 +31,7 @@ export class StripeRefunds {
       }
       return { kind: 'listed', refunds };
     } catch (err) {
-      return readFailed(err);
+      return noDefiniteAnswer(err); // a failed read says nothing about what exists
     }
   }
 }
