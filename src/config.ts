@@ -21,7 +21,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** `webhookSecret`: the signing secret of the Stripe webhook endpoint (`whsec_…`); without it the endpoint answers 503. */
   /** `eventsPollMs`: how often Stripe's events list is read for events its webhooks did not bring (CONTRACT.md, 2026-12-05). */
-  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number; webhookSecret?: string; eventsPollMs: number };
+  /** `maxRps`: the most requests a second to any one Stripe endpoint, all instances together (CONTRACT.md, 2026-12-05). */
+  stripe: { key: string; apiUrl?: URL; currency: string; timeoutMs: number; webhookSecret?: string; eventsPollMs: number; maxRps: number };
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
@@ -122,6 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: optional('STRIPE_TIMEOUT_MS', integerIn(100, 120_000), 20_000),
       webhookSecret: optional<string | undefined>('STRIPE_WEBHOOK_SECRET', webhookSecret, undefined),
       eventsPollMs: optional('STRIPE_EVENTS_POLL_MS', integerIn(1000, 86_400_000), 60_000),
+      // Under Stripe's 25 a second per endpoint (live and test mode alike): one key is one account, so one budget.
+      maxRps: optional('STRIPE_MAX_RPS', integerIn(1, 1000), 20),
     },
     requestTimeoutMs: optional('REQUEST_TIMEOUT_MS', integerIn(100, 120_000), 5_000),
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),

@@ -62,6 +62,35 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly stripeRequests = new Counter({
+    name: 'payments_stripe_requests_total',
+    help: 'Requests sent to Stripe (the SDK\'s retries included), by endpoint (method and path, ids left out) and HTTP status; status "error" when no answer came',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly stripeSeconds = new Histogram({
+    name: 'payments_stripe_request_duration_seconds',
+    help: 'Time Stripe took to answer one request, by endpoint',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20],
+    registers: [this.registry],
+  });
+
+  readonly stripeBudgetWait = new Histogram({
+    name: 'payments_stripe_budget_wait_seconds',
+    help: 'Time a Stripe request waited for its slot of the STRIPE_MAX_RPS budget, by priority: buyer (a payment) or background',
+    labelNames: ['priority'] as const,
+    buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly paymentsRefused = new Counter({
+    name: 'payments_stripe_budget_refusals_total',
+    help: 'Payments refused before any claim because no Stripe call slot was free within the queue time (answered 503 with Retry-After)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -16,10 +16,11 @@ import { AttemptLimit } from './payments/attempt-limit';
 import { OrderClaims } from './payments/claim-order';
 import { crashSwitch } from './payments/crash-points';
 import { OrderPayments } from './payments/pay-order';
+import { MongoCallSlots } from './data-access/call-slots';
 import { createStripe } from './stripe/client';
 import { StripePaymentProvider } from './stripe/payment-provider';
 import { stripeEventVerifier } from './stripe/webhook-events';
-import { composeUseCases } from './use-cases';
+import { composeUseCases, stripeCallBudget } from './use-cases';
 
 export const QUEUE_GROUP = 'payments-service';
 
@@ -42,6 +43,8 @@ export interface ServiceOptions {
   actionTimeoutMs?: number;
   /** How long after an object is made Stripe's Search is taken to show it (default 5 min). */
   searchSettledMs?: number;
+  /** How long an admitted payment may wait for its Stripe call slot (default: a fifth of the request deadline, at most 1 s). */
+  stripeQueueMs?: number;
 }
 
 export interface Service {
@@ -71,7 +74,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     log('dead-letters'),
   );
-  const models = await openCollections(connection, logger, [() => deadLetters.createIndexes()]);
+  const models = await openCollections(connection, logger, [() => deadLetters.createIndexes(), () => new MongoCallSlots(connection).createIndexes()]);
 
   // Events and Stripe.
   const bus = await connectBus(
@@ -84,8 +87,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
     },
     logger,
   );
-  const stripe = createStripe({ key: config.stripe.key, apiUrl: config.stripe.apiUrl, timeoutMs: config.stripe.timeoutMs, maxNetworkRetries: sdkRetries });
-  const provider = new StripePaymentProvider(stripe);
+  const budget = stripeCallBudget(connection, config, metrics, options.stripeQueueMs);
+  const stripe = createStripe({ key: config.stripe.key, apiUrl: config.stripe.apiUrl, timeoutMs: config.stripe.timeoutMs, maxNetworkRetries: sdkRetries, budget, metrics });
+  const provider = new StripePaymentProvider(stripe, budget);
 
   // The use cases.
   const { orders, claims, refundStore, outbox, refunds, attempts, stripeEvents, cancelledOrders, recovery, missedEvents, reads } = composeUseCases({
@@ -110,7 +114,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const secret = config.stripe.webhookSecret;
   const app = createApp({
     jwtKey: config.jwtKey,
-    payments: new OrderPayments(orders, orderClaims, claims, attempts, config.stripe.currency, Math.min(2_000, config.requestTimeoutMs / 2)),
+    payments: new OrderPayments(orders, orderClaims, claims, attempts, provider, config.stripe.currency, Math.min(2_000, config.requestTimeoutMs / 2)),
     reads,
     webhooks: secret ? { verify: stripeEventVerifier(stripe, secret), events: stripeEvents } : undefined,
     logger,

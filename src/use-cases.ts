@@ -1,4 +1,6 @@
 import { Connection } from 'mongoose';
+import { Config } from './config';
+import { MongoCallSlots } from './data-access/call-slots';
 import { MongoChargeOutcomes } from './data-access/charge-outcomes';
 import { Collections } from './data-access/collections';
 import { MongoDisputes } from './data-access/disputes';
@@ -22,6 +24,7 @@ import { PaymentReads } from './payments/read-payment';
 import { PaymentRecovery } from './payments/recovery';
 import { RefundLedger } from './payments/refund-ledger';
 import { PaymentRefunds } from './payments/refund-payment';
+import { StripeCallBudget } from './stripe/call-budget';
 
 /** What the use cases are made of: the collections, the provider, the bus (none for the operator's CLI, whose events the service's outbox relays). */
 export interface UseCaseParts<Bus extends EventBus | undefined> {
@@ -116,4 +119,20 @@ export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCase
     missedEvents: new MissedEvents({ provider, cursor: new MongoEventsCursor(connection), events: stripeEvents, ledger, logger: log('stripe-events') }),
     reads: new PaymentReads({ claims, refunds: refundStore, disputes }, attempts),
   };
+}
+
+/**
+ * The budget every instance's Stripe requests share (STRIPE_MAX_RPS): a payment waits at
+ * most `queueMs` for its slot, so that the Stripe calls still fit the request deadline;
+ * other calls wait 2 s for a slot no payment wants; an endpoint Stripe answered 429 rests 1 s.
+ */
+export function stripeCallBudget(connection: Connection, config: Config, metrics: Metrics, queueMs = Math.min(1_000, config.requestTimeoutMs / 5)): StripeCallBudget {
+  return new StripeCallBudget(new MongoCallSlots(connection), {
+    maxRps: config.stripe.maxRps,
+    queueMs,
+    patienceMs: 2_000,
+    restMs: 1_000,
+    onWait: (priority, waitMs) => metrics.stripeBudgetWait.observe({ priority }, waitMs / 1000),
+    onRefused: () => metrics.paymentsRefused.inc(),
+  });
 }

@@ -10,7 +10,7 @@ import { Refund } from '../payments/payment';
 import { RefundOutcome } from '../payments/payment-provider';
 import { createStripe } from '../stripe/client';
 import { StripePaymentProvider } from '../stripe/payment-provider';
-import { composeUseCases } from '../use-cases';
+import { composeUseCases, stripeCallBudget } from '../use-cases';
 
 /** What the operator typed (`npm run payments -- refund`): `amount` in major units of the order's currency, as prices arrive. */
 export interface OperatorRefundRequest {
@@ -33,13 +33,16 @@ export async function refundForOperator(env: Record<string, string | undefined>,
   const connection = await connectDatabase(config.mongoUri, config.requestTimeoutMs);
   try {
     const models = await openCollections(connection, logger);
-    const stripe = createStripe({ key: config.stripe.key, apiUrl: config.stripe.apiUrl, timeoutMs: config.stripe.timeoutMs, maxNetworkRetries: 1 });
+    const metrics = new Metrics();
+    // The operator's refund spends from the service's budget too (as a background call: payments first).
+    const budget = stripeCallBudget(connection, config, metrics);
+    const stripe = createStripe({ key: config.stripe.key, apiUrl: config.stripe.apiUrl, timeoutMs: config.stripe.timeoutMs, maxNetworkRetries: 1, budget, metrics });
     const { claims, refunds } = composeUseCases({
       connection,
       models,
-      provider: new StripePaymentProvider(stripe),
+      provider: new StripePaymentProvider(stripe, budget),
       bus: undefined,
-      metrics: new Metrics(),
+      metrics,
       log: (component) => logger.child({ component }),
       crash: crashSwitch(config.testCrashAt),
       leaseMs: config.stripe.timeoutMs * 2 + 2_000,

@@ -14,7 +14,9 @@ export type AttemptResult =
   | { kind: 'requires_action'; payment: Payment; paymentIntentId: string; clientSecret: string }
   /** Stripe said for certain that nothing exists for this claim (its stored failure, or an idempotency error): the order is free again. */
   | { kind: 'nothing'; message: string }
-  | Exclude<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'idempotency_conflict' }>;
+  /** No answer: the claim is kept, and asked about again (recovery) in `retryAfterMs`. */
+  | (Extract<ChargeOutcome, { kind: 'unavailable' | 'unknown' }> & { retryAfterMs: number })
+  | Exclude<ChargeOutcome, { kind: 'charged' | 'requires_action' | 'idempotency_conflict' | 'unavailable' | 'unknown' }>;
 
 /** How long to wait before asking Stripe again about an unanswered charge or refund, in ms: doubling, at most 10 minutes. */
 export function retryDelayMs(attempt: number, baseMs: number): number {
@@ -178,7 +180,7 @@ export class ChargeAttempts {
         // A replayed stored failure: the next try lists what was created until now, and then knows.
         await outcomes.defer(claim, retryInMs, storedFailure ? 'Stripe replayed a stored failure' : 'charge outcome unknown', { storedFailure });
         log.warn({ reason: outcome.message, attempt: claim.chargeAttempts, retryInMs, storedFailure }, 'charge outcome unknown; will ask Stripe again');
-        return outcome;
+        return { ...outcome, retryAfterMs: retryInMs };
       }
     }
   }

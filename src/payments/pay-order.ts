@@ -6,6 +6,7 @@ import { OrderClaims } from './claim-order';
 import { hashToken } from './keys';
 import { toMinorUnits } from './money';
 import { Payment, PaymentState } from './payment';
+import { PaymentProvider } from './payment-provider';
 import { OrderReader, PaymentClaimStore } from './stores';
 
 /** A request to pay: exactly one of a card token (`tok_…`) or a PaymentMethod id (`pm_…`). */
@@ -31,14 +32,17 @@ export class OrderPayments {
     private readonly orderClaims: OrderClaims,
     private readonly claims: PaymentClaimStore,
     private readonly attempts: ChargeAttempts,
+    /** Asked for room at Stripe before a claim (STRIPE_MAX_RPS). */
+    private readonly provider: Pick<PaymentProvider, 'admitCharge'>,
     private readonly currency: string,
     /** How long a payment waits for an order that has not replicated yet before it answers 404, in ms. */
     private readonly orderWaitMs = 2_000,
   ) {}
 
   /**
-   * Three database commands on the way to a paid answer: read the order, insert
-   * the claim (which also takes the user's attempt slot), record the charge.
+   * Four database commands on the way to a paid answer: read the order, take its
+   * Stripe call slots (one per call), insert the claim (which also takes the user's
+   * attempt slot), record the charge.
    * Announcing the payment follows the answer (outbox.ts). A paid order stays
    * payable in the replica (the orders service owns its status): a second
    * attempt loses the claim to the succeeded payment that holds the order's lock.
@@ -46,8 +50,10 @@ export class OrderPayments {
    * Errors (AppError): 404 unknown order (after waiting up to `orderWaitMs` for it), 401 another user's, 400 cancelled or
    * paid or a card Stripe does not know (`field`), 402 declined (Stripe's
    * message), 409 another payment in progress, 429 too many attempts
-   * (attempt-limit.ts), 502/503 Stripe failing (the claim is kept, or released
-   * when Stripe says nothing exists).
+   * (attempt-limit.ts), 503 with Retry-After when Stripe's call budget has no
+   * room soon enough (before any claim: nothing is held), 502/503 with Retry-After
+   * Stripe failing (the claim is kept and asked about then, or released when Stripe
+   * says nothing exists).
    */
   async pay({ userId, orderId, token, paymentMethodId }: PayOrder): Promise<PayResult> {
     const card = token ?? paymentMethodId;
@@ -60,10 +66,16 @@ export class OrderPayments {
 
     if (PAYABLE_STATUSES.includes(order.status)) {
       const amount = toMinorUnits(order.price ?? Number.NaN, this.currency);
-      const claim = await this.orderClaims.claim({ ...order, userId: order.userId }, { card, method, amount, currency: this.currency });
-      if ('claimed' in claim) return answer(await this.attempts.run(claim.claimed));
-      // Another attempt holds the order.
-      return this.answerExisting(claim.heldBy, card);
+      // Room at Stripe first (STRIPE_MAX_RPS): a buyer refused here holds nothing and comes back when told.
+      const admission = await this.provider.admitCharge(method);
+      if (!admission.admitted) throw new AppError(503, `Too many payments at once; try again in ${seconds(admission.retryAfterMs)} s`, undefined, { headers: retryAfter(admission.retryAfterMs) });
+      const ownerId = order.userId;
+      return admission.run(async () => {
+        const claim = await this.orderClaims.claim({ ...order, userId: ownerId }, { card, method, amount, currency: this.currency });
+        if ('claimed' in claim) return answer(await this.attempts.run(claim.claimed));
+        // Another attempt holds the order.
+        return this.answerExisting(claim.heldBy, card);
+      });
     }
 
     // Whatever was charged for a cancelled order is refunded (refund-payment.ts): it cannot be paid, nor paid again.
@@ -132,10 +144,19 @@ function answer(result: AttemptResult): PayResult {
       if (result.field) return fail(new AppError(400, result.message, result.field));
       return fail(new AppError(result.amount ? 400 : 502, result.message));
     case 'unavailable':
-      return fail(new AppError(503, 'The payment provider is unavailable; the payment is not complete yet'));
+      return fail(new AppError(503, 'The payment provider is unavailable; the payment is not complete yet', undefined, { headers: retryAfter(result.retryAfterMs) }));
     case 'unknown':
-      return fail(new AppError(502, 'The payment provider did not answer; the payment is not complete yet'));
+      return fail(new AppError(502, 'The payment provider did not answer; the payment is not complete yet', undefined, { headers: retryAfter(result.retryAfterMs) }));
   }
+}
+
+/** Whole seconds, at least 1: what Retry-After says (RFC 9110, "Retry-After"). */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+function retryAfter(ms: number): Record<string, string> {
+  return { 'Retry-After': String(seconds(ms)) };
 }
 
 function fail(error: AppError): never {

@@ -3,6 +3,13 @@
  * with Stripe's PaymentIntents and Refunds. Amounts are minor units of `currency`.
  */
 export interface PaymentProvider {
+  /**
+   * Room for one charge's calls within the provider's rate budget (STRIPE_MAX_RPS), asked
+   * before the order is claimed: admitted, `run` the claim and the charge inside it;
+   * refused, nothing is held and the buyer comes back in `retryAfterMs`.
+   * @throws the database's error when the budget cannot be read.
+   */
+  admitCharge(method: 'token' | 'paymentMethodId'): Promise<ChargeAdmission>;
   /** Creates and confirms a PaymentIntent (a card token first becomes a PaymentMethod). Never throws. */
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
   /**
@@ -29,6 +36,9 @@ export interface PaymentProvider {
    */
   eventsBetween(since: Date, until?: Date): Promise<{ kind: 'listed'; events: ProviderEvent[]; complete: boolean } | NoAnswer>;
 }
+
+/** Whether a charge may call the provider now (PaymentProvider.admitCharge). */
+export type ChargeAdmission = { admitted: true; run<T>(work: () => Promise<T>): Promise<T> } | { admitted: false; retryAfterMs: number };
 
 /** A read that got no answer: nothing is known. */
 export type NoAnswer = { kind: 'unavailable' | 'unknown'; message: string };

@@ -1,4 +1,7 @@
 import Stripe from 'stripe';
+import { Metrics } from '../metrics';
+import { budgetedHttpClient } from './budgeted-http-client';
+import { StripeCallBudget } from './call-budget';
 
 export interface StripeOptions {
   key: string;
@@ -7,10 +10,14 @@ export interface StripeOptions {
   timeoutMs: number;
   /** The SDK's own retries; safe because every call carries our idempotency key. */
   maxNetworkRetries: number;
+  /** The budget every request passes first (STRIPE_MAX_RPS); none: requests go at once. */
+  budget?: StripeCallBudget;
+  /** Where requests are counted and timed. */
+  metrics?: Metrics;
 }
 
 /** The Stripe SDK client, pointed at `apiUrl` when given (stripe-node's `host`, `port`, `protocol` options). */
-export function createStripe({ key, apiUrl, timeoutMs, maxNetworkRetries }: StripeOptions): Stripe {
+export function createStripe({ key, apiUrl, timeoutMs, maxNetworkRetries, budget, metrics }: StripeOptions): Stripe {
   const target = apiUrl
     ? {
         host: apiUrl.hostname,
@@ -18,5 +25,6 @@ export function createStripe({ key, apiUrl, timeoutMs, maxNetworkRetries }: Stri
         protocol: apiUrl.protocol.replace(':', '') as 'http' | 'https',
       }
     : {};
-  return new Stripe(key, { ...target, timeout: timeoutMs, maxNetworkRetries, telemetry: false });
+  const httpClient = budgetedHttpClient(budget, metrics);
+  return new Stripe(key, { ...target, timeout: timeoutMs, maxNetworkRetries, telemetry: false, httpClient });
 }

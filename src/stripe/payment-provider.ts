@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
-import { ChargeRequest, PaymentProvider, RefundRequest } from '../payments/payment-provider';
+import { ChargeAdmission, ChargeRequest, PaymentProvider, RefundRequest } from '../payments/payment-provider';
+import { StripeCallBudget } from './call-budget';
 import { StripeCharges } from './charges';
 import { StripeLedgerReads } from './disputes-and-events';
 import { StripeRefunds } from './refunds';
@@ -10,10 +11,20 @@ export class StripePaymentProvider implements PaymentProvider {
   private readonly refunds: StripeRefunds;
   private readonly reads: StripeLedgerReads;
 
-  constructor(stripe: Stripe) {
+  /** `budget`: the one the client's requests pass (createStripe); none, every charge is admitted. */
+  constructor(
+    stripe: Stripe,
+    private readonly budget?: StripeCallBudget,
+  ) {
     this.charges = new StripeCharges(stripe);
     this.refunds = new StripeRefunds(stripe);
     this.reads = new StripeLedgerReads(stripe);
+  }
+
+  /** A token costs two calls (a PaymentMethod, then the PaymentIntent: charges.ts), a PaymentMethod id one. */
+  admitCharge(method: 'token' | 'paymentMethodId'): Promise<ChargeAdmission> {
+    if (!this.budget) return Promise.resolve({ admitted: true, run: (work) => work() });
+    return this.budget.admit(method === 'token' ? ['POST /v1/payment_methods', 'POST /v1/payment_intents'] : ['POST /v1/payment_intents']);
   }
 
   charge(request: ChargeRequest) {
