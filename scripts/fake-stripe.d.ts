@@ -126,6 +126,10 @@ export interface RecordedRequest {
   path: string;
   idempotencyKey?: string;
   params: Record<string, string>;
+  /** When it arrived (ms since the epoch). */
+  at: number;
+  /** Refused by `rateLimits` (429): nothing was done. */
+  rateLimited?: true;
 }
 
 /** A Stripe event (API "The Event object") as the fake makes it. */
@@ -186,6 +190,12 @@ export declare class FakeStripe {
   /** Charges with a dispute opened on them: Stripe refuses to refund those. */
   readonly disputed: Set<string>;
   readonly requests: RecordedRequest[];
+  /**
+   * Stripe's rate limiter: token buckets of `perEndpoint` (each endpoint: method and path, ids left out)
+   * and `global` (the account) requests a second, each holding one second's worth; a request over
+   * either is answered 429 `rate_limit` and does nothing. Off (undefined) by default.
+   */
+  rateLimits?: { perEndpoint?: number; global?: number };
   /** Where events are sent; none: no event is sent. */
   webhooks?: { url: string; secret: string };
   webhookMode: FakeWebhookMode;

@@ -14,7 +14,7 @@
  * - `storedError500`: 500 stored under the key, nothing created (Stripe keeps a
  *   500 it answered once the request began executing: every replay gets it);
  * - `chargeThenDrop`: done, but the connection is dropped before the answer;
- * - `hang`: never answers; `rateLimited`: 429;
+ * - `hang`: never answers; `rateLimited`: 429 with Stripe's `rate_limit` body (see also `rateLimits`);
  * - `idempotencyError`: 400 `idempotency_error`, nothing done, as Stripe answers
  *   a key first used with other parameters (by an earlier version of the caller, say).
  *
@@ -131,6 +131,15 @@ class FakeStripe {
     /** Charges with a dispute opened on them: Stripe refuses to refund those. */
     this.disputed = new Set();
     this.requests = [];
+    /**
+     * Stripe's rate limiter (docs "Rate limits"; Stripe's blog "Scaling your API with rate
+     * limiters": a token bucket per limit): `{ perEndpoint, global }` requests a second, each
+     * bucket holding one second's worth; an API request over either is answered 429 with
+     * Stripe's `rate_limit` body and does nothing. Off (undefined) by default.
+     */
+    this.rateLimits = undefined;
+    /** Token buckets by endpoint (`global` for the account): tokens left and when they were counted. */
+    this.buckets = new Map();
     /** Where events are sent (`{ url, secret }`); none: no event is sent. */
     this.webhooks = undefined;
     this.webhookMode = 'normal';
@@ -531,7 +540,8 @@ class FakeStripe {
     const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
     const idempotencyKey = header(req, 'idempotency-key');
     const [path, search = ''] = (req.url ?? '').split('?');
-    this.requests.push({ method: req.method ?? '', path, idempotencyKey, params });
+    const recorded = { method: req.method ?? '', path, idempotencyKey, params, at: Date.now() };
+    this.requests.push(recorded);
 
     // The customer's side (Stripe's 3-D Secure page): no API key, and it works while the API fails us.
     const authenticate = /^\/_test\/payment_intents\/(pi_\w+)\/authenticate$/.exec(path);
@@ -557,13 +567,17 @@ class FakeStripe {
     if (!route) {
       return send(res, 404, error('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
     }
+    if (!this.withinRateLimits(route.name)) {
+      recorded.rateLimited = true;
+      return send(res, 429, rateLimit());
+    }
     const creates = route.name === 'charges' || route.name === 'intents.create' || route.name === 'methods.create';
     // PaymentMethod creation (a token becoming a pm_) always answers: the modes act on the payment itself.
     const mode = route.name.startsWith('refunds') ? this.refundMode : route.name === 'methods.create' ? 'normal' : this.mode;
     if (mode === 'hang') return; // never answers; the SDK times out
     if (creates && this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (mode === 'error500') return send(res, 500, error('api_error', 'An unknown error occurred'));
-    if (mode === 'rateLimited') return send(res, 429, error('rate_limit_error', 'Too many requests hit the API too quickly.'));
+    if (mode === 'rateLimited') return send(res, 429, rateLimit());
     if (req.method === 'GET') return send(res, ...this.read(route, new URLSearchParams(search)));
 
     const signature = JSON.stringify(Object.entries(params).sort());
@@ -588,6 +602,26 @@ class FakeStripe {
     // Done, but no answer ever arrives (the SDK's retry of a reset connection included).
     if (mode === 'chargeThenDrop') return void req.socket.destroy();
     send(res, status, body);
+  }
+
+  /** Takes a token from the endpoint's bucket and the account's (`rateLimits`); false when either is empty. */
+  withinRateLimits(endpoint) {
+    if (!this.rateLimits) return true;
+    const now = Date.now();
+    const limits = [
+      [endpoint, this.rateLimits.perEndpoint],
+      ['global', this.rateLimits.global],
+    ].filter(([, perSecond]) => perSecond);
+    const buckets = limits.map(([key, perSecond]) => {
+      const bucket = this.buckets.get(key) ?? { tokens: perSecond, at: now };
+      bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+      bucket.at = now;
+      this.buckets.set(key, bucket);
+      return bucket;
+    });
+    if (buckets.some((bucket) => bucket.tokens < 1)) return false;
+    for (const bucket of buckets) bucket.tokens -= 1;
+    return true;
   }
 
   /** A POST /_test/… route: [status, body], or undefined when there is none at `path`. */
@@ -1005,6 +1039,14 @@ function header(req, name) {
 
 function error(type, message, extra = {}, objects = {}) {
   return { error: { type, message, ...extra, ...objects } };
+}
+
+/** Stripe's answer to a request over its rate limits (docs "Rate limits", error code `rate_limit`). */
+function rateLimit() {
+  return error('invalid_request_error', 'Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.', {
+    code: 'rate_limit',
+    doc_url: 'https://stripe.com/docs/error-codes/rate-limit',
+  });
 }
 
 function reusedKey() {

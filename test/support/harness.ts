@@ -70,6 +70,8 @@ export function serviceConfig(env: {
     STRIPE_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',
     PAYMENT_ATTEMPTS_PER_MINUTE: '1000',
+    // Paced only where pacing is what a test checks (stripe-budget tests set their own).
+    STRIPE_MAX_RPS: '1000',
     ...env.extra,
   });
 }

@@ -57,6 +57,8 @@ export class ServiceProcess {
       STRIPE_TIMEOUT_MS: '2000',
       LOG_LEVEL: 'info',
       PAYMENT_ATTEMPTS_PER_MINUTE: '100000',
+      // Paced only where pacing is what a test checks (stripe-budget tests set their own).
+      STRIPE_MAX_RPS: '1000',
       ...options.env,
     };
     const proc = new ServiceProcess(spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
