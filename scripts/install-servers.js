@@ -13,12 +13,16 @@
  * When FerretDB is wanted on its PostgreSQL backend (the default; FERRETDB_BACKEND=sqlite
  * for the other), PostgreSQL's server programs must be there too: as root, Debian's
  * `postgresql` package is installed when they are not (see postgres-bin.js).
+ * The tests (and servers:install) also need Prometheus's `prometheus` and `promtool`
+ * for the alert rules: as root, Debian's `prometheus` package is installed when they
+ * are not (see prometheus-bin.js); the local stack does not need them.
  */
 const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { defaultBackend, ensurePostgres } = require('./postgres-bin');
+const { ensurePrometheus } = require('./prometheus-bin');
 const { binDir, servers } = require('./server-versions');
 
 const root = path.join(__dirname, '..');
@@ -60,6 +64,19 @@ function main(argv = process.argv) {
       process.exit(1);
     }
   }
+  if (needsPrometheus(mode)) {
+    try {
+      ensurePrometheus();
+    } catch (err) {
+      console.error(`install-servers: ${err.message}`);
+      process.exit(1);
+    }
+  }
+}
+
+/** Whether `mode` needs prometheus and promtool: the tests and a full install do (the alert rules' tests), the local stack does not. */
+function needsPrometheus(mode) {
+  return mode !== 'stack';
 }
 
 /**
@@ -107,6 +124,6 @@ function readOr(file) {
   }
 }
 
-module.exports = { notNeeded, main };
+module.exports = { notNeeded, needsPrometheus, main };
 
 if (require.main === module) main();

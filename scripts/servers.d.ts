@@ -54,3 +54,11 @@ export function startNatsServer(options?: {
   detached?: boolean;
 }): Promise<RunningServer & { url: string; clusterId: string; store: string; dir: string }>;
 export function startStripeMock(options?: { port?: number; logFile?: string; detached?: boolean }): Promise<RunningServer & { url: string }>;
+/** Prometheus scraping `targets` (host:port) and evaluating `ruleFiles` (absolute paths) every `intervalSeconds` (default 1); its API at `url`. */
+export function startPrometheus(options: {
+  targets: string[];
+  ruleFiles?: string[];
+  intervalSeconds?: number;
+  port?: number;
+  logFile?: string;
+}): Promise<RunningServer & { url: string }>;

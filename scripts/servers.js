@@ -423,8 +423,35 @@ async function startStripeMock({ port, logFile, detached } = {}) {
   return { ...server, port, url: `http://${HOST}:${port}` };
 }
 
+/**
+ * Prometheus (Debian's package, see prometheus-bin.js) scraping `targets` (host:port
+ * pairs, `/metrics`) every `intervalSeconds` and evaluating `ruleFiles` (absolute
+ * paths) as often, its configuration and data in a scratch folder, its web API on a
+ * free loopback port: `url` (e.g. `${url}/api/v1/alerts`). Ready once `/-/ready` answers 200.
+ */
+async function startPrometheus({ targets, ruleFiles = [], intervalSeconds = 1, port, logFile } = {}) {
+  const { prometheusProgram } = require('./prometheus-bin');
+  port = port ?? (await freePort());
+  const dir = scratchDir('payments-prometheus-');
+  const config = {
+    global: { scrape_interval: `${intervalSeconds}s`, scrape_timeout: `${intervalSeconds}s`, evaluation_interval: `${intervalSeconds}s` },
+    rule_files: ruleFiles,
+    scrape_configs: [{ job_name: 'payments', static_configs: [{ targets }] }],
+  };
+  // JSON is YAML: no YAML writer needed.
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
+  const url = `http://${HOST}:${port}`;
+  const args = [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=${HOST}:${port}`];
+  const server = await launch('prometheus', args, {
+    file: prometheusProgram('prometheus'),
+    ready: async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200,
+    logFile,
+  });
+  return { ...server, port, url };
+}
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-module.exports = { freePort, startFerretDB, startNatsServer, startNatsStreaming, startPostgres, startStripeMock };
+module.exports = { freePort, startFerretDB, startNatsServer, startNatsStreaming, startPostgres, startPrometheus, startStripeMock };

@@ -1,5 +1,21 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * Stripe's refund `failure_reason` values (API reference, "The Refund object"), and the
+ * refund states recorded when Stripe gives no reason: the reasons exported at 0 from the start.
+ */
+const STRIPE_REFUND_FAILURE_REASONS = [
+  'charge_for_pending_refund_disputed',
+  'declined',
+  'expired_or_canceled_card',
+  'insufficient_funds',
+  'lost_or_stolen_card',
+  'merchant_request',
+  'unknown',
+  'failed',
+  'canceled',
+];
+
 /** The service's Prometheus metrics, in a registry of its own (one per service instance). */
 export class Metrics {
   readonly registry = new Registry();
@@ -91,12 +107,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookSignatureFailures = new Counter({
+    name: 'payments_webhook_signature_failures_total',
+    help: 'Stripe webhook deliveries refused with 400: reason missing (no Stripe-Signature header) or mismatch (signature or timestamp does not verify)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventLagSeconds = new Histogram({
+    name: 'payments_event_lag_seconds',
+    help: "Replication lag: seconds from the broker's timestamp of an incoming event (when it was published) to the end of its handling here, by subject, for events acked",
+    labelNames: ['subject'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Series the alert rules watch with increase(), exported at 0 from the start: a labelled
+    // counter otherwise appears at its first increment, which increase() cannot see.
+    this.refunds.inc({ outcome: 'refused' }, 0);
+    for (const reason of STRIPE_REFUND_FAILURE_REASONS) this.refundsFailed.inc({ reason }, 0);
+    for (const status of ['warning_needs_response', 'needs_response']) this.disputes.inc({ status }, 0);
+    for (const reason of ['missing', 'mismatch']) this.webhookSignatureFailures.inc({ reason }, 0);
+    this.paymentsRefused.inc(0);
   }
 
-  /** Gauges that read the database when scraped (NaN when it cannot); registered once what they read exists. */
-  observe(gauges: { outboxBacklog: () => Promise<number>; refundsOwed: () => Promise<number>; eventsParked: () => Promise<number> }): void {
+  /**
+   * Gauges that read the database when scraped (NaN when it cannot); registered once what they read exists.
+   * Each reader resolves to a count of documents.
+   */
+  observe(gauges: {
+    outboxBacklog: () => Promise<number>;
+    refundsOwed: () => Promise<number>;
+    eventsParked: () => Promise<number>;
+    chargingStale: () => Promise<number>;
+  }): void {
     const gauge = (name: string, help: string, read: () => Promise<number>) =>
       new Gauge({
         name,
@@ -109,5 +155,10 @@ export class Metrics {
     gauge('payments_outbox_backlog', 'Payments with a payment:created or payment:refunded not yet published', gauges.outboxBacklog);
     gauge('payments_refunds_owed', 'Refunds owed and not yet confirmed by Stripe', gauges.refundsOwed);
     gauge('payments_events_parked', 'Events parked for an operator after their last retry', gauges.eventsParked);
+    gauge(
+      'payments_charging_stale',
+      'Payments still charging past their time: claimed over 5 min ago, or over the 3-D Secure action timeout plus 5 min ago when the customer was asked to authenticate',
+      gauges.chargingStale,
+    );
   }
 }

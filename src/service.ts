@@ -24,6 +24,9 @@ import { composeUseCases, stripeCallBudget } from './use-cases';
 
 export const QUEUE_GROUP = 'payments-service';
 
+/** A payment still `charging` this long after its claim (beyond the 3-D Secure action timeout when the customer was asked) counts in payments_charging_stale. */
+export const STALE_CHARGING_MS = 5 * 60_000;
+
 /** Knobs that are not configuration but that tests turn to make time pass faster. */
 export interface ServiceOptions {
   logger?: Logger;
@@ -80,7 +83,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const bus = await connectBus(
     config,
     {
-      onHandled: (subject, outcome) => metrics.events.inc({ subject, outcome }),
+      onHandled: (subject, outcome, publishedAt) => {
+        metrics.events.inc({ subject, outcome });
+        if (outcome === 'acked' && publishedAt) metrics.eventLagSeconds.observe({ subject }, Math.max(0, Date.now() - publishedAt.getTime()) / 1000);
+      },
       queueGroup: options.queueGroup ?? QUEUE_GROUP,
       pingIntervalMs: options.natsPingIntervalMs,
       maxPingsOut: options.natsMaxPingsOut,
@@ -105,7 +111,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
     actionTimeoutMs: options.actionTimeoutMs ?? 15 * 60_000,
     searchSettledMs: options.searchSettledMs,
   });
-  metrics.observe({ outboxBacklog: () => outbox.backlog(), refundsOwed: () => refundStore.countOwed(), eventsParked: () => deadLetters.parked() });
+  const actionTimeoutMs = options.actionTimeoutMs ?? 15 * 60_000;
+  metrics.observe({
+    outboxBacklog: () => outbox.backlog(),
+    refundsOwed: () => refundStore.countOwed(),
+    eventsParked: () => deadLetters.parked(),
+    chargingStale: () => {
+      const now = Date.now();
+      return claims.countStaleCharging({ claimedBefore: new Date(now - STALE_CHARGING_MS), actionClaimedBefore: new Date(now - actionTimeoutMs - STALE_CHARGING_MS) });
+    },
+  });
   const orderClaims = new OrderClaims(claims, new AttemptLimit(config.attemptsPerMinute, options.attemptWindowMs), leaseMs);
 
   // Entry points: events, HTTP, the timer.
@@ -116,7 +131,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
     jwtKey: config.jwtKey,
     payments: new OrderPayments(orders, orderClaims, claims, attempts, provider, config.stripe.currency, Math.min(2_000, config.requestTimeoutMs / 2)),
     reads,
-    webhooks: secret ? { verify: stripeEventVerifier(stripe, secret), events: stripeEvents } : undefined,
+    webhooks: secret
+      ? { verify: stripeEventVerifier(stripe, secret), events: stripeEvents, onSignatureFailure: (reason) => metrics.webhookSignatureFailures.inc({ reason }) }
+      : undefined,
     logger,
     readiness: async () => ({ mongo: await databaseAnswers(connection, 1000), nats: bus.ready }),
     metrics,

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const script = path.join(__dirname, '..', 'scripts', 'install-servers.js');
@@ -138,5 +140,56 @@ describe('PostgreSQL for FerretDB\'s PostgreSQL backend', () => {
     expect(defaultBackend({})).toBe('postgresql');
     expect(defaultBackend({ FERRETDB_BACKEND: 'sqlite' })).toBe('sqlite');
     expect(() => defaultBackend({ FERRETDB_BACKEND: 'mysql' })).toThrow(/postgresql or sqlite/);
+  });
+});
+
+describe("Prometheus's programs for the alert rules' tests, from Debian's package when missing", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ensurePrometheus, findPrometheusBinDir } = require('../scripts/prometheus-bin');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { needsPrometheus } = require('../scripts/install-servers') as { needsPrometheus: (mode: string) => boolean };
+  const root = mkdtempSync(path.join(tmpdir(), 'payments-prom-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const folder = (name: string, programs: string[]) => {
+    const dir = path.join(root, name);
+    mkdirSync(dir, { recursive: true });
+    for (const program of programs) writeFileSync(path.join(dir, program), '#!/bin/sh\n', { mode: 0o755 });
+    return dir;
+  };
+
+  test('when the tests or a full install run, then Prometheus is needed; the local stack does not need it', () => {
+    expect(needsPrometheus('tests')).toBe(true);
+    expect(needsPrometheus('all')).toBe(true);
+    expect(needsPrometheus('stack')).toBe(false);
+  });
+
+  test('when PATH has a folder with both programs, then it is found; one with promtool alone is not', () => {
+    const half = folder('half', ['promtool']);
+    const both = folder('both', ['prometheus', 'promtool']);
+    expect(findPrometheusBinDir({ env: { PATH: [half, both].join(path.delimiter) } })).toBe(both);
+    expect(findPrometheusBinDir({ env: { PATH: half } })).toBeUndefined();
+    expect(findPrometheusBinDir({ env: { PATH: half, PROMETHEUS_BIN_DIR: both } })).toBe(both);
+    expect(findPrometheusBinDir({ env: { PATH: both, PROMETHEUS_BIN_DIR: half } })).toBeUndefined();
+  });
+
+  test("when the programs are missing and we are root, then Debian's prometheus is installed with apt-get update and a noninteractive install", () => {
+    const calls: string[][] = [];
+    let installed = false;
+    const run = (file: string, args: string[]) => {
+      calls.push([file, ...args]);
+      if (args[0] === 'install') installed = true;
+    };
+    expect(ensurePrometheus({ find: () => (installed ? '/usr/bin' : undefined), isRoot: true, run, log: () => {} })).toBe('/usr/bin');
+    expect(calls).toEqual([
+      ['apt-get', 'update'],
+      ['apt-get', 'install', '-y', '--no-install-recommends', 'prometheus'],
+    ]);
+  });
+
+  test('when the programs are missing and we are not root, then it installs nothing and says what to install; when they are there, nothing is installed', () => {
+    const run = jest.fn();
+    expect(() => ensurePrometheus({ find: () => undefined, isRoot: false, run, log: () => {} })).toThrow(/apt-get install prometheus.*PROMETHEUS_BIN_DIR/);
+    expect(ensurePrometheus({ find: () => '/x/bin', isRoot: true, run })).toBe('/x/bin');
+    expect(run).not.toHaveBeenCalled();
   });
 });

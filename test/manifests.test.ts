@@ -1,13 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
+import { ConfigMap, PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../src/config';
 import { serviceNodeArgs } from '../scripts/service-node-args';
 
 const root = path.join(__dirname, '..');
 const k8sDir = path.join(root, 'infra', 'k8s');
+/** Applied by skaffold's before-deploy hook, never listed in its manifests: skaffold never deletes them. */
+const volumesDir = path.join(root, 'infra', 'k8s-volumes');
 
 function readYamlDocuments(file: string): unknown[] {
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
@@ -23,6 +27,7 @@ const models: Record<string, (data: object) => { validate(): void }> = {
   'apps/v1 Deployment': (data) => new Deployment(data as Deployment),
   'v1 Service': (data) => new Service(data as Service),
   'v1 PersistentVolumeClaim': (data) => new PersistentVolumeClaim(data as PersistentVolumeClaim),
+  'v1 ConfigMap': (data) => new ConfigMap(data as ConfigMap),
 };
 
 const manifestFiles = readdirSync(k8sDir).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -30,11 +35,31 @@ const objects = manifestFiles.flatMap((file) =>
   readYamlDocuments(path.join(k8sDir, file)).map((obj) => ({ file, obj: obj as { apiVersion?: string; kind?: string; metadata?: { name?: string } } })),
 );
 
-function find<T>(kind: string, name: string): T {
-  const found = objects.filter(({ obj }) => obj.kind === kind && obj.metadata?.name === name);
-  if (found.length !== 1) throw new Error(`expected one ${kind} ${name} under infra/k8s, found ${found.length}`);
+const volumeFiles = readdirSync(volumesDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const volumeObjects = volumeFiles.flatMap((file) =>
+  readYamlDocuments(path.join(volumesDir, file)).map((obj) => ({ file, obj: obj as { apiVersion?: string; kind?: string; metadata?: { name?: string } } })),
+);
+
+function find<T>(kind: string, name: string, among = objects): T {
+  const found = among.filter(({ obj }) => obj.kind === kind && obj.metadata?.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
   return found[0].obj as T;
 }
+
+/**
+ * The ConfigMaps docs/cluster.md has operators make from infra/monitoring (the same
+ * names, keys and label as its `kubectl create configmap` commands).
+ */
+const monitoringDir = path.join(root, 'infra', 'monitoring');
+const monitoringConfigMaps = [
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payments-alerts' }, data: { 'alerts.yaml': readFileSync(path.join(monitoringDir, 'alerts.yaml'), 'utf8') } },
+  {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'payments-dashboard', labels: { grafana_dashboard: '1' } },
+    data: { 'payments-dashboard.json': readFileSync(path.join(monitoringDir, 'dashboard.json'), 'utf8') },
+  },
+];
 
 const payments = find<Deployment>('Deployment', 'payments-depl');
 const paymentsPod = payments.spec!.template.spec!;
@@ -53,24 +78,24 @@ const skaffold = readYamlDocuments(path.join(root, 'skaffold.yaml'))[0] as {
   kind: string;
   build: SkaffoldBuild;
   manifests: { rawYaml: string[] };
-  deploy: { kubectl?: object };
+  deploy: { kubectl?: { hooks?: { before?: Array<{ host?: { command: string[]; os?: string[]; dir?: string } }> } } };
   profiles?: Array<{ name: string; activation?: Array<{ command?: string }>; build?: SkaffoldBuild }>;
 };
 const profile = (name: string) => skaffold.profiles?.find((p) => p.name === name);
 const dockerStages = [...readFileSync(path.join(root, 'Dockerfile'), 'utf8').matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
 
 describe('kubernetes manifests and skaffold', () => {
-  test('when infra/k8s is read, then it holds the five objects of the service and its database', () => {
+  test('when infra/k8s and infra/k8s-volumes are read, then they hold the five objects of the service and its database, the claim apart', () => {
     expect(objects.map(({ obj }) => `${obj.kind}/${obj.metadata?.name}`).sort()).toEqual([
       'Deployment/payments-depl',
       'Deployment/payments-mongo-depl',
-      'PersistentVolumeClaim/payments-mongo-pvc',
       'Service/payments-mongo-srv',
       'Service/payments-srv',
     ]);
+    expect(volumeObjects.map(({ obj }) => `${obj.kind}/${obj.metadata?.name}`)).toEqual(['PersistentVolumeClaim/payments-mongo-pvc']);
   });
 
-  test.each(objects.map(({ file, obj }) => [`${file} ${obj.kind}/${obj.metadata?.name}`, obj] as const))(
+  test.each([...objects, ...volumeObjects, ...monitoringConfigMaps.map((obj) => ({ file: 'infra/monitoring', obj }))].map(({ file, obj }) => [`${file} ${obj.kind}/${obj.metadata?.name}`, obj] as const))(
     'when %s is checked against the Kubernetes schema, then it is valid',
     (_, obj) => {
       const model = models[`${obj.apiVersion} ${obj.kind}`];
@@ -174,13 +199,13 @@ describe('kubernetes manifests and skaffold', () => {
     expect(mongoSrv.spec?.ports?.map((p) => p.port)).toContain(Number(mongoUri.port));
   });
 
-  test('when mongo stores data, then /data/db is a claim defined here and the rollout never runs two pods', () => {
+  test('when mongo stores data, then /data/db is the claim of infra/k8s-volumes and the rollout never runs two pods', () => {
     const mongo = find<Deployment>('Deployment', 'payments-mongo-depl');
     expect(mongo.spec?.strategy?.type).toBe('Recreate');
     const pod = mongo.spec!.template.spec!;
     const mount = pod.containers[0].volumeMounts?.find((m) => m.mountPath === '/data/db');
     const claim = pod.volumes?.find((v) => v.name === mount?.name)?.persistentVolumeClaim?.claimName;
-    const pvc = find<PersistentVolumeClaim>('PersistentVolumeClaim', claim ?? '(no claim mounted at /data/db)');
+    const pvc = find<PersistentVolumeClaim>('PersistentVolumeClaim', claim ?? '(no claim mounted at /data/db)', volumeObjects);
     expect(pvc.spec?.accessModes).toEqual(['ReadWriteOnce']);
     expect(pvc.spec?.resources?.requests?.storage).toBe('1Gi');
     expect(pod.containers[0].resources?.requests).toBeDefined();
@@ -193,6 +218,45 @@ describe('kubernetes manifests and skaffold', () => {
     expect(skaffold.build.artifacts.map((a) => a.image)).toEqual([paymentsContainer.image]);
     expect([...skaffold.manifests.rawYaml].sort()).toEqual(manifestFiles.map((f) => `infra/k8s/${f}`));
     expect(skaffold.deploy.kubectl).toBeDefined();
+  });
+
+  test('when skaffold dev exits, then the database claim survives: a before-deploy hook applies it, from this folder, and skaffold never lists it to delete', () => {
+    expect(skaffold.manifests.rawYaml.filter((f) => f.startsWith('infra/k8s-volumes/'))).toEqual([]);
+    const hooks = skaffold.deploy.kubectl?.hooks?.before ?? [];
+    expect(hooks).toHaveLength(1);
+    const [{ host }] = hooks;
+    expect(host?.dir).toBe('.');
+    expect(host?.os).toEqual(expect.arrayContaining(['linux', 'darwin']));
+    const script = host?.command.join(' ') ?? '';
+    expect(host?.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(script).toContain('--context "$SKAFFOLD_KUBE_CONTEXT"');
+    const applied = [...script.matchAll(/ apply -f (\S+)/g)].map((m) => m[1]);
+    expect(applied).toEqual(volumeFiles.map((f) => `infra/k8s-volumes/${f}`));
+    // Run as skaffold runs it (in this folder, its context in the environment, or none), with a kubectl that prints its arguments.
+    const bin = mkdtempSync(path.join(tmpdir(), 'payments-kubectl-'));
+    try {
+      writeFileSync(path.join(bin, 'kubectl'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      const run = (context?: string) =>
+        execFileSync(host!.command[0], host!.command.slice(1), {
+          cwd: path.join(root, host!.dir!),
+          encoding: 'utf8',
+          env: { PATH: `${bin}:${process.env.PATH}`, ...(context ? { SKAFFOLD_KUBE_CONTEXT: context } : {}) },
+        }).trim();
+      expect(run('kind-ticketing')).toBe(`--context kind-ticketing apply -f ${applied[0]}`);
+      expect(run()).toBe(`apply -f ${applied[0]}`);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  test('when the alert rules and the dashboard are made ConfigMaps as docs/cluster.md says, then each fits in one (1 MiB) and the dashboard carries the label Grafana\'s sidecar looks for', () => {
+    for (const map of monitoringConfigMaps) {
+      expect(Buffer.byteLength(JSON.stringify(map.data))).toBeLessThan(1024 * 1024);
+    }
+    const docs = readFileSync(path.join(root, 'docs', 'cluster.md'), 'utf8');
+    expect(docs).toContain('kubectl create configmap payments-alerts --from-file=alerts.yaml=infra/monitoring/alerts.yaml');
+    expect(docs).toContain('kubectl create configmap payments-dashboard --from-file=payments-dashboard.json=infra/monitoring/dashboard.json');
+    expect(docs).toContain('kubectl label configmap payments-dashboard grafana_dashboard=1');
   });
 
   test('when a source file changes under skaffold dev, then the dev profile (on by itself for `skaffold dev`) builds the dev stage and syncs it', () => {

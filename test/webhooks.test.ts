@@ -91,11 +91,19 @@ describe('the webhook endpoint', () => {
     const { order, intent } = await awaitingAuthentication(24);
     fx.stripe!.completeAction(intent.id, 'succeeded');
     const event = fx.stripe!.event('payment_intent.succeeded', intent.id);
+    const failures = async () => {
+      const text = (await request(fx.service.server).get('/metrics')).text;
+      const count = (reason: string) => Number(new RegExp(`^payments_webhook_signature_failures_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { missing: count('missing'), mismatch: count('mismatch') };
+    };
+    const before = await failures();
     expect((await deliver(event, { signature: null })).status).toBe(400);
     expect((await deliver(event, { signature: 't=1,v1=deadbeef' })).status).toBe(400);
     expect((await fx.stripe!.deliver(endpoint(), event, 'whsec_someone_else')).status).toBe(400);
     expect((await deliver(event, { timestamp: Math.floor(Date.now() / 1000) - 600 })).status).toBe(400);
     expect(await fx.payments(order.id)).toMatchObject([{ state: 'charging' }]);
+    // Each refusal is counted for the PaymentsWebhookSignatureFailures alert.
+    expect(await failures()).toEqual({ missing: before.missing + 1, mismatch: before.mismatch + 3 });
     // The same event, signed properly, is still handled: the refused deliveries were not recorded.
     expect(await deliver(event)).toEqual({ status: 200, body: { received: true, duplicate: false } });
     expect(await fx.payments(order.id)).toMatchObject([{ state: 'succeeded' }]);

@@ -42,6 +42,19 @@ export class MongoPaymentClaims implements PaymentClaimStore {
     return this.payments.findOne({ orderId }).sort({ createdAt: -1 }).lean<Payment>();
   }
 
+  /**
+   * How many payments are still `charging` though they should have settled: those
+   * claimed before `claimedBefore`, and, when the customer was asked for 3-D Secure
+   * (`actionRequiredAt` set), those claimed before `actionClaimedBefore` (which
+   * should allow for the action timeout). Rejects when the database does not answer.
+   */
+  countStaleCharging({ claimedBefore, actionClaimedBefore }: { claimedBefore: Date; actionClaimedBefore: Date }): Promise<number> {
+    return this.payments.countDocuments({
+      state: PaymentState.Charging,
+      $or: [{ actionRequiredAt: null, createdAt: { $lt: claimedBefore } }, { createdAt: { $lt: actionClaimedBefore } }],
+    });
+  }
+
   findById(id: DocumentId | string): Promise<Payment | null> {
     return this.payments.findById(id).lean<Payment>();
   }

@@ -66,6 +66,9 @@ export interface BusOptions {
   pingIntervalMs?: number;
   maxPingsOut?: number;
   connectTimeoutMs?: number;
-  /** Told of every message handled, for metrics. */
-  onHandled?: (subject: string, outcome: EventOutcome) => void;
+  /**
+   * Told of every message handled, for metrics, with the broker's timestamp of the
+   * message (when it was stored: NATS Streaming's and JetStream's own), when known.
+   */
+  onHandled?: (subject: string, outcome: EventOutcome, publishedAt?: Date) => void;
 }

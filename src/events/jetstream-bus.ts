@@ -183,6 +183,6 @@ export class JetStreamBus implements EventBus {
     if (!handler) return; // a subject no longer subscribed: another instance with it will take the message
     const outcome = await handleDelivery(handler, meta, message.data, this.logger);
     if (shouldAck(outcome)) message.ack();
-    this.options.onHandled?.(meta.subject, outcome);
+    this.options.onHandled?.(meta.subject, outcome, new Date(Number(message.info.timestampNanos) / 1e6));
   }
 }

@@ -167,7 +167,7 @@ export class NatsStreamingBus implements EventBus {
     const data = message.getData();
     const outcome = await handleDelivery(handler, meta, Buffer.isBuffer(data) ? data : String(data), this.logger);
     if (shouldAck(outcome)) this.ack(message, meta);
-    this.options.onHandled?.(meta.subject, outcome);
+    this.options.onHandled?.(meta.subject, outcome, message.getTimestamp());
   }
 
   private ack(message: Message, meta: object): void {

@@ -7,6 +7,8 @@ import { ProviderEvent, VerifyProviderEvent } from '../../payments/payment-provi
 export interface WebhookHandling {
   verify: VerifyProviderEvent;
   events: StripeEvents;
+  /** Told of each delivery refused for its signature: `missing` (no header) or `mismatch` (does not verify, or too old). */
+  onSignatureFailure?: (reason: 'missing' | 'mismatch') => void;
 }
 
 /**
@@ -21,11 +23,15 @@ export function webhooksRouter(handling: WebhookHandling | undefined): Router {
   router.post('/api/payments/webhooks/stripe', express.raw({ type: () => true, limit: '512kb' }), async (req, res) => {
     if (!handling) throw new AppError(503, 'Stripe webhooks are not configured here');
     const signature = req.header('stripe-signature');
-    if (!signature || !Buffer.isBuffer(req.body)) throw new AppError(400, 'The Stripe-Signature header is missing');
+    if (!signature || !Buffer.isBuffer(req.body)) {
+      handling.onSignatureFailure?.('missing');
+      throw new AppError(400, 'The Stripe-Signature header is missing');
+    }
     let event: ProviderEvent;
     try {
       event = handling.verify(req.body, signature);
     } catch {
+      handling.onSignatureFailure?.('mismatch');
       throw new AppError(400, 'The Stripe signature does not match, or its timestamp is too old');
     }
     const outcome = await handling.events.apply(event);
