@@ -54,3 +54,5 @@ export function startNatsServer(options?: {
   detached?: boolean;
 }): Promise<RunningServer & { url: string; clusterId: string; store: string; dir: string }>;
 export function startStripeMock(options?: { port?: number; logFile?: string; detached?: boolean }): Promise<RunningServer & { url: string }>;
+/** Jaeger v2: OTLP/HTTP on `otlpUrl` (`port`), the query API on `queryUrl` (`queryPort`); spans in memory. */
+export function startJaeger(options?: { logFile?: string; detached?: boolean }): Promise<RunningServer & { queryPort: number; otlpUrl: string; queryUrl: string }>;
