@@ -19,6 +19,7 @@ import { OrderPayments } from './payments/pay-order';
 import { createStripe } from './stripe/client';
 import { StripePaymentProvider } from './stripe/payment-provider';
 import { stripeEventVerifier } from './stripe/webhook-events';
+import { traceStripeRequests } from './traced-ports';
 import { composeUseCases } from './use-cases';
 
 export const QUEUE_GROUP = 'payments-service';
@@ -85,6 +86,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger,
   );
   const stripe = createStripe({ key: config.stripe.key, apiUrl: config.stripe.apiUrl, timeoutMs: config.stripe.timeoutMs, maxNetworkRetries: sdkRetries });
+  traceStripeRequests(stripe);
   const provider = new StripePaymentProvider(stripe);
 
   // The use cases.
