@@ -2,12 +2,12 @@
 'use strict';
 /**
  * Builds the servers the tests and the local stack run (FerretDB, NATS Streaming,
- * nats-server with JetStream, stripe-mock) from the Go module proxy into
+ * nats-server with JetStream, stripe-mock, and Jaeger for the tests) from the Go module proxy into
  * .servers/bin. Each is built once per pinned version; a stamp file beside the
  * binary records which.
  * `--needed` builds only what the local stack (dev-stack.js) runs: FerretDB unless
  * MONGO_URI is set, and unless NATS_URL is set NATS Streaming, or nats-server with
- * EVENT_BUS=jetstream; never stripe-mock (the stack runs the fake Stripe). `--for-tests`
+ * EVENT_BUS=jetstream; never stripe-mock (the stack runs the fake Stripe) nor Jaeger. `--for-tests`
  * skips the servers the environment points elsewhere (MONGO_URI, NATS_URL, STRIPE_MOCK_URL),
  * except those some tests start and stop themselves to play an outage (FerretDB, NATS Streaming, nats-server).
  * When FerretDB is wanted on its PostgreSQL backend (the default; FERRETDB_BACKEND=sqlite
@@ -20,6 +20,7 @@
 const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { defaultBackend, ensurePostgres } = require('./postgres-bin');
 const { ensurePrometheus } = require('./prometheus-bin');
@@ -37,6 +38,7 @@ function notRunByStack(name, env) {
   if (name === 'nats-streaming-server' && jetstream) return 'EVENT_BUS is jetstream: the local stack runs nats-server';
   if (name === 'nats-server' && !jetstream) return 'the local stack runs it only with EVENT_BUS=jetstream';
   if (name === 'stripe-mock') return 'the local stack runs the fake Stripe';
+  if (name === 'jaeger') return 'the local stack sends no traces (the tests run Jaeger)';
   return undefined;
 }
 
@@ -108,11 +110,30 @@ function build(missing) {
     const env = { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false' };
     if (spec.build === 'local') {
       execFileSync('go', ['build', '-o', binary, '.'], { cwd: path.join(root, spec.dir), env, stdio: 'inherit' });
+    } else if (spec.build === 'tool') {
+      buildTool(spec, binary, env);
     } else {
       execFileSync('go', ['install', `${spec.module}@${spec.version}`], { cwd: root, env, stdio: 'inherit' });
     }
     fs.writeFileSync(stamp, stampOf(spec));
     console.log(`install-servers: ${name} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+/**
+ * Builds a program whose module `go install m@v` refuses (a replace directive in its
+ * go.mod): in a throwaway module that requires it as a tool at the pinned version
+ * (`go get -tool`), then `go build` of its package. The module's own replace
+ * directives do not apply there; the proxy's pinned versions of its requirements do.
+ */
+function buildTool(spec, binary, env) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-go-tool-'));
+  try {
+    execFileSync('go', ['mod', 'init', 'payments.local/servers-tool'], { cwd: dir, env, stdio: 'ignore' });
+    execFileSync('go', ['get', '-tool', `${spec.package}@${spec.version}`], { cwd: dir, env, stdio: 'inherit' });
+    execFileSync('go', ['build', '-o', binary, spec.package], { cwd: dir, env, stdio: 'inherit' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -62,3 +62,5 @@ export function startPrometheus(options: {
   port?: number;
   logFile?: string;
 }): Promise<RunningServer & { url: string }>;
+/** Jaeger v2: OTLP/HTTP on `otlpUrl` (`port`), the query API on `queryUrl` (`queryPort`); spans in memory. */
+export function startJaeger(options?: { logFile?: string; detached?: boolean }): Promise<RunningServer & { queryPort: number; otlpUrl: string; queryUrl: string }>;

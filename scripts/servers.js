@@ -3,7 +3,8 @@
  * Starts the local servers on free loopback ports and waits until each really
  * answers: FerretDB (MongoDB wire protocol over PostgreSQL, or SQLite with
  * FERRETDB_BACKEND=sqlite), nats-streaming-server (cluster id `ticketing`),
- * nats-server with JetStream, and stripe-mock. Used by the tests and the local stack.
+ * nats-server with JetStream, stripe-mock, and Jaeger (a trace receiver, tests only).
+ * Used by the tests and the local stack.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -450,8 +451,65 @@ async function startPrometheus({ targets, ruleFiles = [], intervalSeconds = 1, p
   return { ...server, port, url };
 }
 
+/**
+ * Jaeger v2 (cmd/jaeger) as a trace receiver for the tests: OTLP over HTTP on
+ * `otlpUrl` (the service's OTEL_EXPORTER_OTLP_ENDPOINT), spans kept in memory, and
+ * the query API on `queryUrl` (`/api/traces?service=…`, `/api/v3/traces`). Its own
+ * config (not the all-in-one one, whose ports are fixed): every listener on a free
+ * loopback port, no metrics endpoint, no batching (a span is queryable once received).
+ */
+async function startJaeger({ logFile, detached } = {}) {
+  const [otlpPort, queryPort, queryGrpcPort] = [await freePort(), await freePort(), await freePort()];
+  const dir = scratchDir('payments-jaeger-');
+  const config = path.join(dir, 'jaeger.yaml');
+  fs.writeFileSync(
+    config,
+    [
+      'service:',
+      '  extensions: [jaeger_storage, jaeger_query]',
+      '  pipelines:',
+      '    traces:',
+      '      receivers: [otlp]',
+      '      exporters: [jaeger_storage_exporter]',
+      '  telemetry:',
+      '    metrics:',
+      '      level: none',
+      '    logs:',
+      '      level: warn',
+      'extensions:',
+      '  jaeger_storage:',
+      '    backends:',
+      '      memstore:',
+      '        memory:',
+      '          max_traces: 100000',
+      '  jaeger_query:',
+      '    storage:',
+      '      traces: memstore',
+      '    http:',
+      `      endpoint: ${HOST}:${queryPort}`,
+      '    grpc:',
+      `      endpoint: ${HOST}:${queryGrpcPort}`,
+      'receivers:',
+      '  otlp:',
+      '    protocols:',
+      '      http:',
+      `        endpoint: ${HOST}:${otlpPort}`,
+      'exporters:',
+      '  jaeger_storage_exporter:',
+      '    trace_storage: memstore',
+      '',
+    ].join('\n'),
+  );
+  const server = await launch('jaeger', [`--config=file:${config}`], {
+    ready: async () => (await canConnect(otlpPort)) && (await canConnect(queryPort)),
+    logFile,
+    detached,
+  });
+  return { ...server, port: otlpPort, queryPort, otlpUrl: `http://${HOST}:${otlpPort}`, queryUrl: `http://${HOST}:${queryPort}` };
+}
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-module.exports = { freePort, startFerretDB, startNatsServer, startNatsStreaming, startPostgres, startPrometheus, startStripeMock };
+module.exports = { freePort, startFerretDB, startJaeger, startNatsServer, startNatsStreaming, startPostgres, startPrometheus, startStripeMock };

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { currency, hostAddress, httpUrl, integerIn, mongoUri, natsUrl, oneOf, plainName, secret, streamName, stripeSecretKey, webhookSecret, wholeSeconds } from './config-values';
 import { CRASH_POINTS, CrashPoint } from './payments/crash-points';
+import type { TracingConfig } from './tracing';
 
 export interface Config {
   port: number;
@@ -26,6 +27,8 @@ export interface Config {
   /** Payment attempts a user may make per minute; 0 turns the limit off. */
   attemptsPerMinute: number;
   logLevel: string;
+  /** OpenTelemetry traces over OTLP/HTTP (src/tracing.ts); absent, no SDK is started. */
+  tracing?: TracingConfig;
   /** Test-only: kill the process at this step of a payment (see payments/crash-points). */
   testCrashAt?: CrashPoint;
 }
@@ -129,6 +132,10 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: optional('REQUEST_TIMEOUT_MS', integerIn(100, 120_000), 5_000),
     attemptsPerMinute: optional('PAYMENT_ATTEMPTS_PER_MINUTE', integerIn(0, 1_000_000), 10),
     logLevel: optional('LOG_LEVEL', oneOf(LOG_LEVELS), 'info'),
+    tracing: tracingConfig(
+      optional<URL | undefined>('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, undefined),
+      optional('OTEL_SERVICE_NAME', plainName, 'payments'),
+    ),
     testCrashAt: optional<CrashPoint | undefined>('PAYMENTS_TEST_CRASH_AT', oneOf(CRASH_POINTS), undefined),
   };
   if (config.testCrashAt && env.NODE_ENV === 'production') {
@@ -142,6 +149,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return config;
+}
+
+/** Traces are on only with an OTLP endpoint (the standard OTEL_EXPORTER_OTLP_ENDPOINT); OTEL_SERVICE_NAME names the service. */
+function tracingConfig(endpoint: URL | undefined, serviceName: string): TracingConfig | undefined {
+  return endpoint ? { endpoint, serviceName } : undefined;
 }
 
 /**

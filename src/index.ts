@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { startService } from './service';
+import { Tracing, TRACING_OFF } from './tracing';
 
 async function main(): Promise<void> {
   let config;
@@ -15,6 +16,12 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason }, 'unhandled rejection');
   });
+
+  // Before anything makes a span; the SDK is not even loaded when traces are off.
+  const tracing: Tracing = config.tracing
+    ? (await import('./tracing-sdk')).startTracing(config.tracing, (err) => logger.warn({ err }, 'sending the last spans failed'))
+    : TRACING_OFF;
+  if (tracing.enabled) logger.info({ endpoint: config.tracing?.endpoint.origin, serviceName: config.tracing?.serviceName }, 'traces are sent over OTLP');
 
   const service = await startService(config, { logger });
 
@@ -31,8 +38,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 15_000);
     bound.unref();
+    // The spans of the last requests are sent once they have ended.
     service.stop().then(
-      () => process.exit(0),
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);

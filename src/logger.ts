@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { Logger } from 'pino';
+import { activeTraceIds } from './tracing';
 
 export type { Logger };
 
-/** What every log line caused by one request or one event carries: requestId, orderId, userId, subject… */
+/** What every log line caused by one request or one event carries: requestId, orderId, userId, subject… (and traceId, spanId when traced). */
 export type LogContext = Record<string, string | number | boolean | undefined>;
 
 const context = new AsyncLocalStorage<LogContext>();
@@ -32,12 +33,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'payments' },
-      // The context's fields, except those a child logger already binds (no key twice on a line).
+      // The context's fields, except those a child logger already binds (no key twice on a line),
+      // and the active span's traceId and spanId (src/tracing.ts; none when tracing is off).
       mixin(_fields, _level, logger) {
         const store = context.getStore();
-        if (!store) return {};
+        const ids = activeTraceIds();
+        if (!store) return ids ?? {};
         const bound = logger.bindings();
-        return Object.fromEntries(Object.entries(store).filter(([key, value]) => value !== undefined && !(key in bound)));
+        const fields = Object.fromEntries(Object.entries(store).filter(([key, value]) => value !== undefined && !(key in bound)));
+        return ids ? { ...fields, ...ids } : fields;
       },
       redact: {
         paths: [

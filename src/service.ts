@@ -20,6 +20,7 @@ import { MongoCallSlots } from './data-access/call-slots';
 import { createStripe } from './stripe/client';
 import { StripePaymentProvider } from './stripe/payment-provider';
 import { stripeEventVerifier } from './stripe/webhook-events';
+import { traceStripeRequests } from './traced-ports';
 import { composeUseCases, stripeCallBudget } from './use-cases';
 
 export const QUEUE_GROUP = 'payments-service';
@@ -95,13 +96,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   );
   const budget = stripeCallBudget(connection, config, metrics, options.stripeQueueMs);
   const stripe = createStripe({ key: config.stripe.key, apiUrl: config.stripe.apiUrl, timeoutMs: config.stripe.timeoutMs, maxNetworkRetries: sdkRetries, budget, metrics });
-  const provider = new StripePaymentProvider(stripe, budget);
-
+  traceStripeRequests(stripe);
   // The use cases.
-  const { orders, claims, refundStore, outbox, refunds, attempts, stripeEvents, cancelledOrders, recovery, missedEvents, reads } = composeUseCases({
+  const { provider, orders, claims, refundStore, outbox, refunds, attempts, stripeEvents, cancelledOrders, recovery, missedEvents, reads } = composeUseCases({
     connection,
     models,
-    provider,
+    provider: new StripePaymentProvider(stripe, budget),
     bus,
     metrics,
     log,

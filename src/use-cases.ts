@@ -24,7 +24,12 @@ import { PaymentReads } from './payments/read-payment';
 import { PaymentRecovery } from './payments/recovery';
 import { RefundLedger } from './payments/refund-ledger';
 import { PaymentRefunds } from './payments/refund-payment';
+import { Dispute, Payment, Refund } from './payments/payment';
 import { StripeCallBudget } from './stripe/call-budget';
+import { traced } from './tracing';
+import {
+  tracedBus, tracedClaims, tracedDisputes, tracedHandledEvents, tracedOrders, tracedOutcomes, tracedOwed, tracedProvider, tracedRefunds,
+} from './traced-ports';
 
 /** What the use cases are made of: the collections, the provider, the bus (none for the operator's CLI, whose events the service's outbox relays). */
 export interface UseCaseParts<Bus extends EventBus | undefined> {
@@ -51,15 +56,23 @@ export interface UseCaseParts<Bus extends EventBus | undefined> {
  * cancelled owes its refund, a refund recorded is announced.
  */
 export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCaseParts<Bus>) {
-  const { connection, models, provider, bus, metrics, log, crash, leaseMs, retryBaseMs, actionTimeoutMs, searchSettledMs } = parts;
-  const orders = new MongoOrders(models.orders);
-  const claims = new MongoPaymentClaims(models.payments, leaseMs);
-  const refundStore = new MongoRefunds(models.refunds, leaseMs);
-  const disputes = new MongoDisputes(models.disputes);
-  const handledEvents = new MongoHandledEvents(models.stripeEvents);
+  const { connection, models, metrics, log, crash, leaseMs, retryBaseMs, actionTimeoutMs, searchSettledMs } = parts;
+  // The ports, each behind its tracing decorator (traced-ports.ts): one span per call, free when tracing is off.
+  const provider = tracedProvider(parts.provider);
+  const bus = tracedBus(parts.bus);
+  const orders = tracedOrders(new MongoOrders(models.orders));
+  const claims = tracedClaims(new MongoPaymentClaims(models.payments, leaseMs));
+  const refundStore = tracedRefunds(new MongoRefunds(models.refunds, leaseMs));
+  const disputes = tracedDisputes(new MongoDisputes(models.disputes));
+  const handledEvents = tracedHandledEvents(new MongoHandledEvents(models.stripeEvents));
+  const owed = {
+    payments: tracedOwed(new MongoOwedEvents<Payment>(models.payments), 'payments'),
+    refunds: tracedOwed(new MongoOwedEvents<Refund>(models.refunds), 'refunds'),
+    disputes: tracedOwed(new MongoOwedEvents<Dispute>(models.disputes), 'disputes'),
+  };
   const outbox = bus
     ? new PaymentOutbox(
-        { payments: new MongoOwedEvents(models.payments), refunds: new MongoOwedEvents(models.refunds), disputes: new MongoOwedEvents(models.disputes), orders, oweRefund: (payment) => refunds.oweFor(payment) },
+        { ...owed, orders, oweRefund: (payment) => refunds.oweFor(payment) },
         bus,
         { leaseMs: 7_000, retryMs: 1_000 },
         log('outbox'),
@@ -82,7 +95,7 @@ export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCase
     crash,
   });
   const attempts = new ChargeAttempts({
-    outcomes: new MongoChargeOutcomes(models.payments),
+    outcomes: tracedOutcomes(new MongoChargeOutcomes(models.payments)),
     provider,
     orders,
     onPaid: (payment) => void outbox?.publishPayment(payment),
@@ -94,7 +107,8 @@ export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCase
     logger: log('charges'),
     crash,
   });
-  const stripeEvents = new StripeEvents({
+  // One span per Stripe event applied, from a webhook or from the events list.
+  const stripeEvents = traced(new StripeEvents({
     events: handledEvents,
     claims,
     disputes,
@@ -105,8 +119,15 @@ export function composeUseCases<Bus extends EventBus | undefined>(parts: UseCase
     eventLeaseMs,
     metrics,
     logger: log('stripe-events'),
+  }), 'stripe-events', {
+    apply: {
+      args: (event) => ({ 'stripe.event.id': event.id, 'stripe.event.type': event.type, 'stripe.object.id': event.objectId }),
+      result: (outcome) => ({ 'stripe.event.outcome': outcome }),
+    },
   });
   return {
+    /** The provider as the use cases call it (traced). */
+    provider,
     orders,
     claims,
     refundStore,

@@ -31,6 +31,15 @@ describe('configuration', () => {
     });
   });
 
+  test('when OTEL_EXPORTER_OTLP_ENDPOINT is set, then traces are on, named by OTEL_SERVICE_NAME or payments; unset or malformed, they are off or refused', () => {
+    expect(loadConfig(valid).tracing).toBeUndefined();
+    expect(loadConfig({ ...valid, OTEL_SERVICE_NAME: 'payments-eu' }).tracing).toBeUndefined();
+    expect(loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' }).tracing).toEqual({ endpoint: new URL('http://otel-collector:4318'), serviceName: 'payments' });
+    expect(loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example', OTEL_SERVICE_NAME: 'payments-eu' }).tracing?.serviceName).toBe('payments-eu');
+    expect(() => loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT must start with http:\/\/ or https:\/\//);
+    expect(() => loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'pay ments' })).toThrow(/OTEL_SERVICE_NAME may hold only/);
+  });
+
   test('when NATS_URL uses nats:// and STRIPE_API_URL is set, then both are accepted', () => {
     const config = loadConfig({ ...valid, NATS_URL: 'nats://127.0.0.1:4222', STRIPE_API_URL: 'http://127.0.0.1:12111', STRIPE_CURRENCY: 'EUR' });
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');

@@ -44,6 +44,12 @@ describe('building the Go servers only when they are needed', () => {
     expect(needed('tests', {})).toEqual(['ferretdb', 'nats-streaming-server', 'nats-server', 'stripe-mock']);
   });
 
+  test('when the tests run, then Jaeger (the traces test\'s receiver) is built; the local stack never needs it', () => {
+    expect(notNeeded('tests', 'jaeger', {})).toBeUndefined();
+    expect(notNeeded('all', 'jaeger', {})).toBeUndefined();
+    expect(notNeeded('stack', 'jaeger', {})).toBe('the local stack sends no traces (the tests run Jaeger)');
+  });
+
   test('when MONGO_URI and NATS_URL point elsewhere, then the local stack needs no server and no Go', () => {
     const run = install(['--needed'], { MONGO_URI: elsewhere.MONGO_URI, NATS_URL: elsewhere.NATS_URL });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });

@@ -1,4 +1,5 @@
 import { Logger } from '../logger';
+import { inSpan, ROOT_CONTEXT, SWEEP_ATTRIBUTE } from '../tracing';
 
 /** One piece of background work the timer runs in turn; a failure is logged and the next one runs. */
 export interface SweepStep {
@@ -17,7 +18,8 @@ export interface Sweeps {
  * The timer behind everything nobody asked for: recovery of unanswered Stripe
  * calls, the outbox relay, dead-letter retries. Runs the steps in order at once
  * and then every `intervalMs` (milliseconds); a tick that finds the last sweep
- * still running is skipped.
+ * still running is skipped. Each step runs in a span `sweep <name>`, the root of a
+ * trace of its own.
  */
 export function startSweeps(steps: SweepStep[], intervalMs: number, logger: Logger): Sweeps {
   let sweeping: Promise<void> | undefined;
@@ -28,7 +30,10 @@ export function startSweeps(steps: SweepStep[], intervalMs: number, logger: Logg
       for (const step of steps) {
         if (step.everyMs && Date.now() - (lastRun.get(step) ?? -Infinity) < step.everyMs) continue;
         lastRun.set(step, Date.now());
-        await step.run().catch((err) => logger.warn({ err, step: step.name }, `${step.name} sweep failed`));
+        // A trace of its own per step (kept only when it found work: tracing-sdk.ts).
+        await inSpan(`sweep ${step.name}`, { parent: ROOT_CONTEXT, attributes: { [SWEEP_ATTRIBUTE]: step.name } }, () => step.run()).catch((err) =>
+          logger.warn({ err, step: step.name }, `${step.name} sweep failed`),
+        );
       }
     })().finally(() => {
       sweeping = undefined;

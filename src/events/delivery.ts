@@ -1,6 +1,8 @@
+import { Attributes, Context, SpanStatusCode } from '@opentelemetry/api';
 import { delay } from '../backoff';
 import { Logger } from '../logger';
 import { EventHandler, EventOutcome, IncomingEvent, MalformedEvent } from './bus';
+import { inSpan, ROOT_CONTEXT, SpanKind } from '../tracing';
 import { inEventContext } from './event-log-context';
 
 /**
@@ -10,17 +12,47 @@ import { inEventContext } from './event-log-context';
  * delivered again after the ack wait (the service's handlers go through the
  * dead-letter store, which throws only when the database cannot be reached).
  * Every line logged while handling it names the subject and the order
- * (event-log-context.ts). Never throws.
+ * (event-log-context.ts) and the trace id of its span (DeliveryTracing). Never throws.
  */
 export function handleDelivery(
   handler: EventHandler,
   meta: Omit<IncomingEvent, 'data'>,
   payload: Uint8Array | string,
   logger: Logger,
+  tracing: DeliveryTracing,
 ): Promise<EventOutcome> {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
   const data = parseJson(text);
-  return inEventContext(meta.subject, data, () => handle(handler, meta, data, logger));
+  return inEventContext(meta.subject, data, () =>
+    inSpan(`bus.process ${meta.subject}`, { kind: SpanKind.CONSUMER, parent: tracing.parent ?? ROOT_CONTEXT, attributes: deliveryAttributes(tracing.system, meta) }, async (span) => {
+      const outcome = await handle(handler, meta, data, logger);
+      span.setAttribute('messaging.outcome', outcome);
+      if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: 'handler failed; left for redelivery' });
+      return outcome;
+    }),
+  );
+}
+
+/**
+ * How a delivery is traced: one consumer span `bus.process <subject>` per delivery,
+ * the root of a new trace, or the child of `parent` when the message carried a
+ * `traceparent` (JetStream headers; NATS Streaming has none).
+ */
+export interface DeliveryTracing {
+  /** `messaging.system`: `nats-streaming` or `jetstream`. */
+  system: string;
+  parent?: Context;
+}
+
+function deliveryAttributes(system: string, meta: Omit<IncomingEvent, 'data'>): Attributes {
+  return {
+    'messaging.system': system,
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': meta.subject,
+    'messaging.nats.sequence': meta.sequence,
+    'messaging.nats.redelivered': meta.redelivered,
+    ...(meta.deliveries !== undefined ? { 'messaging.nats.deliveries': meta.deliveries } : {}),
+  };
 }
 
 /** `data` is the parsed payload, or the MalformedEvent that says it is not JSON. */

@@ -1,7 +1,9 @@
 import { jetstream, JetStreamClient, JetStreamManager, jetstreamManager, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { headers } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { delay, retryUntilDone } from '../backoff';
 import { Logger } from '../logger';
+import { extractTraceHeaders, injectTraceHeaders } from '../tracing';
 import { BusOptions, EventBus, EventHandler, PublishOptions } from './bus';
 import { handleDelivery, InFlight, shouldAck } from './delivery';
 import { ensureConsumer, ensureStream, StreamSpec } from './jetstream-setup';
@@ -91,9 +93,18 @@ export class JetStreamBus implements EventBus {
     queueMicrotask(() => this.refresh());
   }
 
-  /** Sends `Nats-Msg-Id: options.messageId` when given: the stream drops a repeat within its duplicate window. */
+  /**
+   * Sends `Nats-Msg-Id: options.messageId` when given: the stream drops a repeat within its
+   * duplicate window. Sends the active span's W3C `traceparent` header when traced, so the
+   * consumer continues the trace (the body, the contract's, is unchanged).
+   */
   async publish(subject: string, data: object, options?: PublishOptions): Promise<void> {
-    const ack = await this.js.publish(subject, JSON.stringify(data), options?.messageId ? { msgID: options.messageId } : undefined);
+    const traceHeaders = headers();
+    injectTraceHeaders(traceHeaders);
+    const ack = await this.js.publish(subject, JSON.stringify(data), {
+      ...(options?.messageId ? { msgID: options.messageId } : {}),
+      ...(traceHeaders.keys().length > 0 ? { headers: traceHeaders } : {}),
+    });
     if (ack.duplicate) this.logger.info({ subject, messageId: options?.messageId, seq: ack.seq }, 'duplicate publish dropped by the stream');
   }
 
@@ -181,7 +192,8 @@ export class JetStreamBus implements EventBus {
     };
     const handler = this.handlers.get(message.subject);
     if (!handler) return; // a subject no longer subscribed: another instance with it will take the message
-    const outcome = await handleDelivery(handler, meta, message.data, this.logger);
+    // The publisher's `traceparent`, when it sent one: the handling continues its trace.
+    const outcome = await handleDelivery(handler, meta, message.data, this.logger, { system: 'jetstream', parent: extractTraceHeaders(message.headers) });
     if (shouldAck(outcome)) message.ack();
     this.options.onHandled?.(meta.subject, outcome, new Date(Number(message.info.timestampNanos) / 1e6));
   }

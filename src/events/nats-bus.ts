@@ -165,7 +165,8 @@ export class NatsStreamingBus implements EventBus {
       redelivered: message.isRedelivered(),
     };
     const data = message.getData();
-    const outcome = await handleDelivery(handler, meta, Buffer.isBuffer(data) ? data : String(data), this.logger);
+    // No headers on NATS Streaming: each delivery starts a trace of its own.
+    const outcome = await handleDelivery(handler, meta, Buffer.isBuffer(data) ? data : String(data), this.logger, { system: 'nats-streaming' });
     if (shouldAck(outcome)) this.ack(message, meta);
     this.options.onHandled?.(meta.subject, outcome, message.getTimestamp());
   }

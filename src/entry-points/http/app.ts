@@ -12,6 +12,7 @@ import { paymentsRouter } from './payments-route';
 import { requestDeadline } from './request-deadline';
 import { WebhookHandling, webhooksRouter } from './webhooks-route';
 import { requestLog } from './request-log';
+import { requestSpan } from './request-span';
 
 export interface AppDependencies {
   jwtKey: string;
@@ -30,6 +31,7 @@ export function createApp({ jwtKey, payments, reads, webhooks, logger, readiness
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  app.use(requestSpan());
   app.use(requestLog(logger, metrics, ['/api/payments']));
   app.use(requestDeadline(deadlineMs));
   app.use(healthRouter(readiness, metrics.registry));
