@@ -52,7 +52,7 @@ test('when an order event can never be applied and is parked, then the real Prom
     expect(up.result.map((r) => r.value[1])).toEqual(['1']);
   }, 20_000);
   const groups = await prom<{ groups: Array<{ rules: Array<{ name: string; health: string }> }> }>('/api/v1/rules');
-  expect(groups.groups.flatMap((g) => g.rules).filter((r) => r.health === 'ok')).toHaveLength(9);
+  expect(groups.groups.flatMap((g) => g.rules).filter((r) => r.health === 'ok')).toHaveLength(11);
   expect((await alerts()).filter((a) => a.labels.alertname === 'PaymentsEventsParked')).toEqual([]);
 
   // An order:created that disagrees with the stored order (another user) can never apply.

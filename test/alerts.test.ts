@@ -43,11 +43,12 @@ const anchor = (heading: string) =>
 const operatingAnchors = [...readFileSync(path.join(root, 'docs', 'operating.md'), 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1]));
 
 describe('the alert rules', () => {
-  test('when promtool checks the rule file, then it is valid and holds the nine alerts', () => {
+  test('when promtool checks the rule file, then it is valid and holds the eleven alerts', () => {
     const { status, output } = promtool('check', 'rules', rulesFile);
-    expect(output).toContain('SUCCESS: 9 rules found');
+    expect(output).toContain('SUCCESS: 11 rules found');
     expect(status).toBe(0);
     expect(rules.map((r) => r.alert).sort()).toEqual([
+      'PaymentsBuyersTurnedAway',
       'PaymentsChargingStale',
       'PaymentsDisputeOpened',
       'PaymentsEventsParked',
@@ -56,6 +57,7 @@ describe('the alert rules', () => {
       'PaymentsRefundRefused',
       'PaymentsRefundsOwedNotDraining',
       'PaymentsStripeErrors',
+      'PaymentsStripeRateLimited',
       'PaymentsWebhookSignatureFailures',
     ]);
   });

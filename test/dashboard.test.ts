@@ -137,6 +137,10 @@ describe('the dashboard and the alert rules read what the service exports', () =
       'payments_event_lag_seconds', // replication lag
       'payments_charging_stale',
       'payments_webhook_signature_failures_total',
+      'payments_stripe_requests_total', // Stripe requests per second against the budget, 429s and errors
+      'payments_stripe_request_duration_seconds', // Stripe latency by endpoint
+      'payments_stripe_budget_wait_seconds', // budget wait by priority
+      'payments_stripe_budget_refusals_total', // payments refused by the budget
     ]) {
       expect([name, used.has(name)]).toEqual([name, true]);
     }
