@@ -81,14 +81,14 @@ export class Metrics {
   readonly stripeRequests = new Counter({
     name: 'payments_stripe_requests_total',
     help: 'Requests sent to Stripe (the SDK\'s retries included), by endpoint (method and path, ids left out) and HTTP status; status "error" when no answer came',
-    labelNames: ['endpoint', 'status'] as const,
+    labelNames: ['stripe_endpoint', 'status'] as const,
     registers: [this.registry],
   });
 
   readonly stripeSeconds = new Histogram({
     name: 'payments_stripe_request_duration_seconds',
     help: 'Time Stripe took to answer one request, by endpoint',
-    labelNames: ['endpoint'] as const,
+    labelNames: ['stripe_endpoint'] as const,
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20],
     registers: [this.registry],
   });
@@ -131,6 +131,10 @@ export class Metrics {
     for (const status of ['warning_needs_response', 'needs_response']) this.disputes.inc({ status }, 0);
     for (const reason of ['missing', 'mismatch']) this.webhookSignatureFailures.inc({ reason }, 0);
     this.paymentsRefused.inc(0);
+    // The payment endpoints' 429s and failures, so that PaymentsStripeRateLimited and PaymentsStripeErrors see the first one.
+    for (const stripe_endpoint of ['POST /v1/payment_methods', 'POST /v1/payment_intents']) {
+      for (const status of ['200', '429', 'error']) this.stripeRequests.inc({ stripe_endpoint, status }, 0);
+    }
   }
 
   /**

@@ -203,8 +203,8 @@ describe('a budget set above what Stripe allows: Stripe 429s, handled', () => {
       expect({ endpoint: `${first429.method} ${first429.path}`, duringRest }).toEqual({ endpoint: `${first429.method} ${first429.path}`, duringRest: [] });
     }
     const scraped = await request(fx.service.server).get('/metrics');
-    expect(scraped.text).toMatch(/payments_stripe_requests_total\{endpoint="POST \/v1\/payment_intents",status="429"\} [1-9]/);
-    expect(scraped.text).toMatch(/payments_stripe_requests_total\{endpoint="POST \/v1\/payment_intents",status="200"\} [1-9]/);
+    expect(scraped.text).toMatch(/payments_stripe_requests_total\{stripe_endpoint="POST \/v1\/payment_intents",status="429"\} [1-9]/);
+    expect(scraped.text).toMatch(/payments_stripe_requests_total\{stripe_endpoint="POST \/v1\/payment_intents",status="200"\} [1-9]/);
   }, 60_000);
 });
 

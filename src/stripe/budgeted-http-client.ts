@@ -13,15 +13,15 @@ export function budgetedHttpClient(budget: StripeCallBudget | undefined, metrics
     async makeRequest(host, port, path, method, headers, requestData, protocol, timeout) {
       const endpoint = endpointOf(method, path);
       await budget?.beforeCall(endpoint);
-      const stopTimer = metrics?.stripeSeconds.startTimer({ endpoint });
+      const stopTimer = metrics?.stripeSeconds.startTimer({ stripe_endpoint: endpoint });
       try {
         const response = await inner.makeRequest(host, port, path, method, headers, requestData, protocol, timeout);
         const status = response.getStatusCode();
-        metrics?.stripeRequests.inc({ endpoint, status: String(status) });
+        metrics?.stripeRequests.inc({ stripe_endpoint: endpoint, status: String(status) });
         if (status === 429) void budget?.rateLimited(endpoint).catch(() => undefined);
         return response;
       } catch (err) {
-        metrics?.stripeRequests.inc({ endpoint, status: 'error' });
+        metrics?.stripeRequests.inc({ stripe_endpoint: endpoint, status: 'error' });
         throw err;
       } finally {
         stopTimer?.();
