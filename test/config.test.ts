@@ -22,7 +22,7 @@ describe('configuration', () => {
       eventBus: 'stan',
       nats: { url: 'nats://nats-srv:4222', clusterId: 'ticketing', clientId: valid.NATS_CLIENT_ID, ackWaitMs: 30_000 },
       jetstream: { stream: 'ticketing', maxAgeMs: 0, duplicateWindowMs: 120_000 },
-      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000, webhookSecret: undefined, eventsPollMs: 60_000 },
+      stripe: { key: 'sk_test_123', apiUrl: undefined, currency: 'usd', timeoutMs: 20_000, webhookSecret: undefined, eventsPollMs: 60_000, maxRps: 20 },
       eventMaxDeliveries: 10,
       requestTimeoutMs: 5_000,
       attemptsPerMinute: 10,
@@ -38,6 +38,11 @@ describe('configuration', () => {
     expect(loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otlp.example', OTEL_SERVICE_NAME: 'payments-eu' }).tracing?.serviceName).toBe('payments-eu');
     expect(() => loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT must start with http:\/\/ or https:\/\//);
     expect(() => loadConfig({ ...valid, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'pay ments' })).toThrow(/OTEL_SERVICE_NAME may hold only/);
+  });
+
+  test('when STRIPE_MAX_RPS is set, then it is the Stripe call budget; not a whole number from 1 to 1000, it is refused', () => {
+    expect(loadConfig({ ...valid, STRIPE_MAX_RPS: '80' }).stripe.maxRps).toBe(80);
+    for (const bad of ['0', '1001', '2.5', 'fast']) expect(() => loadConfig({ ...valid, STRIPE_MAX_RPS: bad })).toThrow(/STRIPE_MAX_RPS/);
   });
 
   test('when NATS_URL uses nats:// and STRIPE_API_URL is set, then both are accepted', () => {
