@@ -30,10 +30,19 @@ export type Priority = 'buyer' | 'background';
 /** The farthest ahead a call queues once its patience is over, in ms. */
 const LONGEST_QUEUE_MS = 30_000;
 
-/** A buyer's admission: the slots reserved for its calls, by endpoint, not used yet. */
+/** A buyer's admission: the slots reserved for its calls, by endpoint, not used yet; when its last call was sent. */
 interface Admitted {
   reserved: Map<string, number[]>;
+  /** Calls sent so far (0 before the first). */
+  sent: number;
+  /** When the admission was made, then when its last call was sent, in ms since the epoch. */
+  lastAtMs: number;
 }
+
+/** The first guess of the time from an admission to its first call, and from one call to the next, in ms. */
+const FIRST_GAP_GUESS_MS = 100;
+/** Slots are reserved this many times the usual gap after the call before: a call waits a little rather than miss its slot. */
+const GAP_MARGIN = 1.5;
 
 /**
  * The budget of Stripe calls shared by every instance: at most `maxRps` requests a
@@ -46,7 +55,10 @@ interface Admitted {
  *
  * Buyers first: a payment reserves its calls before any claim (`admit`), up to
  * `queueMs` ahead; when no slot is free that soon it is refused with the time
- * to come back. Every other call (recovery, refunds, webhooks, the events sweep,
+ * to come back. Each call's slot is placed where the call is expected (after the
+ * claim; after the call before it answered: moving averages of the gaps seen), and
+ * a call that comes later than its slot takes a new one rather than being sent
+ * late: what is sent in any second stays within the budget. Every other call (recovery, refunds, webhooks, the events sweep,
  * reads, the SDK's retries) takes a slot only when none is waiting, or after
  * `patienceMs` queues behind the buyers already admitted.
  */
@@ -54,6 +66,14 @@ export class StripeCallBudget {
   private readonly slotMs: number;
   /** Per endpoint: the first slot not known to be taken (this instance has seen every slot below it taken). */
   private readonly nextFree = new Map<string, number>();
+  /** Per endpoint: slots at or above `nextFree` this instance has already tried (a payment's later calls reserve ahead). */
+  private readonly tried = new Map<string, Set<number>>();
+  /** Per endpoint: slots this instance gave back (a refused admission's other calls), free again: tried first. */
+  private readonly returned = new Map<string, Set<number>>();
+  /** The usual time before a payment's call number i (0: from its admission; then from the call before), in ms: a moving average. */
+  private readonly gapsMs: number[] = [];
+  /** How late a call may be sent on its reserved slot, in ms; later, the slot's time has passed and it takes a new one. */
+  private readonly lateMs: number;
   private readonly admitted = new AsyncLocalStorage<Admitted>();
   /** Per endpoint: until when (ms since the epoch) it rests after a 429 this instance saw. */
   private readonly restingUntil = new Map<string, number>();
@@ -63,6 +83,7 @@ export class StripeCallBudget {
     private readonly options: CallBudgetOptions,
   ) {
     this.slotMs = 1000 / options.maxRps;
+    this.lateMs = Math.max(this.slotMs, 25);
   }
 
   /**
@@ -73,21 +94,26 @@ export class StripeCallBudget {
    * @throws the database's error when the slots cannot be read.
    */
   async admit(endpoints: string[]): Promise<ChargeAdmission> {
+    const now = Date.now();
     const reserved = new Map<string, number[]>();
-    for (const endpoint of endpoints) {
-      const taken = await this.take(endpoint, this.options.queueMs);
+    let previousMs = now;
+    for (const [i, endpoint] of endpoints.entries()) {
+      // Each call's slot where the call is expected: after the claim, after the call before it answered.
+      const gapMs = GAP_MARGIN * this.gapMs(i);
+      const taken = await this.take(endpoint, previousMs + gapMs, now + this.options.queueMs + gapMs * (i + 1));
       if ('retryAfterMs' in taken) {
         await this.giveBack(reserved);
         this.options.onRefused?.();
         return { admitted: false, retryAfterMs: taken.retryAfterMs };
       }
       reserved.set(endpoint, [...(reserved.get(endpoint) ?? []), taken.slot]);
+      previousMs = taken.slot * this.slotMs;
     }
     return {
       admitted: true,
       run: async (work) => {
         try {
-          return await this.admitted.run({ reserved }, work);
+          return await this.admitted.run({ reserved, sent: 0, lastAtMs: now }, work);
         } finally {
           void this.giveBack(reserved).catch(() => undefined);
         }
@@ -104,13 +130,24 @@ export class StripeCallBudget {
     const admitted = this.admitted.getStore();
     const priority: Priority = admitted ? 'buyer' : 'background';
     const started = Date.now();
-    let slot = admitted?.reserved.get(endpoint)?.shift() ?? (await this.waitForSlot(endpoint, priority));
+    let slot: number | undefined;
+    if (admitted) {
+      this.observeGap(admitted.sent, started - admitted.lastAtMs);
+      slot = admitted.reserved.get(endpoint)?.shift();
+      // A slot whose time has passed is spent: sent now, the call would crowd the slots after it.
+      if (slot !== undefined && slot * this.slotMs + this.lateMs < started) slot = undefined;
+    }
+    slot ??= await this.waitForSlot(endpoint, priority);
     for (;;) {
       const waitMs = slot * this.slotMs - Date.now();
       if (waitMs > 0) await delay(waitMs);
       // A 429 seen while this call waited: its slot falls in the rest, it takes one after.
       if (Date.now() >= (this.restingUntil.get(endpoint) ?? 0)) break;
       slot = await this.waitForSlot(endpoint, priority);
+    }
+    if (admitted) {
+      admitted.sent += 1;
+      admitted.lastAtMs = Date.now();
     }
     this.options.onWait?.(priority, Date.now() - started);
   }
@@ -135,7 +172,8 @@ export class StripeCallBudget {
     for (;;) {
       const patient = Date.now() < patientUntil;
       const aheadMs = patient ? (priority === 'buyer' ? this.options.queueMs : 0) : LONGEST_QUEUE_MS;
-      const taken = await this.take(endpoint, aheadMs);
+      const now = Date.now();
+      const taken = await this.take(endpoint, now, now + aheadMs);
       if ('slot' in taken) return taken.slot;
       if (!patient) throw new Error(`no Stripe call slot free for ${endpoint} in the next ${LONGEST_QUEUE_MS} ms`);
       await delay(Math.max(1, Math.min(taken.retryAfterMs, 100, patientUntil - Date.now())));
@@ -143,28 +181,69 @@ export class StripeCallBudget {
   }
 
   /**
-   * The first free slot of `endpoint` from now to `aheadMs` from now, taken; else how
-   * long until one would be within reach, in ms. Slots this instance tries are handed
-   * out one by one before the database answers, so its own callers never race.
+   * The first free slot of `endpoint` from `fromMs` to `untilMs` (ms since the epoch, never
+   * before now), taken; else how long until one would be within reach, in ms. Slots this
+   * instance tries are marked before the database answers, so its own callers never race.
    */
-  private async take(endpoint: string, aheadMs: number): Promise<{ slot: number } | { retryAfterMs: number }> {
-    const now = Date.now();
-    const last = Math.floor((now + aheadMs) / this.slotMs);
-    let slot = this.currentSlot(endpoint);
-    while (slot <= last) {
-      this.nextFree.set(endpoint, slot + 1);
+  private async take(endpoint: string, fromMs: number, untilMs: number): Promise<{ slot: number } | { retryAfterMs: number }> {
+    const last = Math.floor(untilMs / this.slotMs);
+    const first = Math.max(Math.floor(fromMs / this.slotMs), Math.floor(Date.now() / this.slotMs));
+    const returned = this.returned.get(endpoint);
+    for (const slot of [...(returned ?? [])].sort((x, y) => x - y)) {
+      if (slot > last) break;
+      if (slot < first) {
+        if (slot * this.slotMs < Date.now()) returned!.delete(slot);
+        continue;
+      }
+      returned!.delete(slot);
       if (await this.slots.take(endpoint, slot, new Date(slot * this.slotMs))) return { slot };
-      slot = Math.max(slot + 1, this.nextFree.get(endpoint) ?? 0);
     }
-    return { retryAfterMs: Math.max(this.slotMs, slot * this.slotMs - aheadMs - now) };
+    let slot = Math.max(first, this.currentSlot(endpoint));
+    for (; slot <= last; slot = Math.max(slot + 1, this.currentSlot(endpoint))) {
+      if (!this.tryLocally(endpoint, slot)) continue;
+      if (await this.slots.take(endpoint, slot, new Date(slot * this.slotMs))) return { slot };
+    }
+    return { retryAfterMs: Math.max(this.slotMs, Math.max(last + 1, this.currentSlot(endpoint)) * this.slotMs - untilMs) };
+  }
+
+  /** Marks `slot` tried by this instance: false when it already was (or lies below `nextFree`). */
+  private tryLocally(endpoint: string, slot: number): boolean {
+    let next = this.currentSlot(endpoint);
+    const tried = this.tried.get(endpoint) ?? new Set<number>();
+    this.tried.set(endpoint, tried);
+    if (slot < next || tried.has(slot)) return false;
+    tried.add(slot);
+    while (tried.has(next)) next += 1;
+    this.nextFree.set(endpoint, next);
+    for (const old of tried) if (old < next) tried.delete(old);
+    return true;
+  }
+
+  /** The usual gap before call number `i` of a payment, in ms (a first guess until one is seen). */
+  private gapMs(i: number): number {
+    return this.gapsMs[i] ?? this.gapsMs[i - 1] ?? FIRST_GAP_GUESS_MS;
+  }
+
+  /** Folds one gap seen before call number `i` into its moving average (a fifth of the new one). */
+  private observeGap(i: number, gapMs: number): void {
+    this.gapsMs[i] = this.gapsMs[i] === undefined ? gapMs : 0.8 * this.gapsMs[i] + 0.2 * gapMs;
   }
 
   private currentSlot(endpoint: string): number {
     return Math.max(Math.floor(Date.now() / this.slotMs), this.nextFree.get(endpoint) ?? 0);
   }
 
+  /** Gives back the slots reserved and not used; those still ahead are free again for this instance's next callers. */
   private async giveBack(reserved: Map<string, number[]>): Promise<void> {
-    await Promise.all([...reserved].map(([endpoint, slots]) => this.slots.giveBack(endpoint, slots.splice(0))));
+    await Promise.all(
+      [...reserved].map(async ([endpoint, slots]) => {
+        const unused = slots.splice(0);
+        await this.slots.giveBack(endpoint, unused);
+        const returned = this.returned.get(endpoint) ?? new Set<number>();
+        this.returned.set(endpoint, returned);
+        for (const slot of unused) if (slot * this.slotMs > Date.now()) returned.add(slot);
+      }),
+    );
   }
 }
 
