@@ -214,6 +214,8 @@ async function main() {
       use[name] = round(used / seconds, 2);
     }
     use.machineBusy = after.machine && before.machine ? round((after.machine.busy - before.machine.busy) / seconds, 2) : null;
+    // Whatever else ran on the machine meanwhile (it may be shared).
+    if (use.machineBusy !== null) use.otherProcesses = round(use.machineBusy - Object.keys(after.byGroup).reduce((sum, name) => sum + use[name], 0), 2);
     return use; // cores busy on average
   };
 
@@ -235,7 +237,9 @@ async function main() {
   let late = 0; // arrivals started more than 100 ms after their time (the generator could not keep up)
 
   // Keep-alive connections, at most --connections to each instance; a request waits in its agent for one.
-  const agents = services.map(() => new http.Agent({ keepAlive: true, maxSockets: config.connections }));
+  // An idle connection is closed by us after 4 s, before the service's keep-alive timeout (node's 5 s).
+  const agents = services.map(() => new http.Agent({ keepAlive: true, maxSockets: config.connections, timeout: 4000 }));
+  let keepAliveResets = 0;
   onCleanup(() => agents.forEach((agent) => agent.destroy()));
   /** POST /api/payments: status, Retry-After, and the time from the request being on its connection to the answer's end. */
   function post(k, body, cookie) {
@@ -260,12 +264,26 @@ async function main() {
         });
         res.on('error', (err) => finish({ status: 0, error: err.code ?? err.message }));
       });
+      let reused = false;
+      let answered = false;
+      req.on('response', () => (answered = true));
       req.on('socket', (socket) => {
+        reused = !socket.connecting;
         if (socket.connecting) socket.once('connect', () => (onWire = performance.now()));
         else onWire = performance.now();
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in 60 s'), { code: 'TIMEOUT' })));
-      req.on('error', (err) => finish({ status: 0, error: err.code ?? err.message }));
+      req.on('error', (err) => {
+        // The keep-alive race: the service closed an idle connection as this request went out on it
+        // (nothing was read). Sent again at once on another connection, as HTTP clients do.
+        if (!done && reused && !answered && err.code === 'ECONNRESET') {
+          done = true;
+          keepAliveResets++;
+          resolve(post(k, body, cookie));
+          return;
+        }
+        finish({ status: 0, error: err.code ?? err.message });
+      });
       req.end(body);
     });
   }
@@ -430,6 +448,7 @@ async function main() {
   const overDeadlineByStatus = {};
   for (const a of wired.filter((x) => x.wireMs > deadlineMs)) overDeadlineByStatus[a.status || 'error'] = (overDeadlineByStatus[a.status || 'error'] ?? 0) + 1;
   const buyerOverDeadline = answers.filter((a) => a.ms > deadlineMs).length;
+  const slowest = [...wired].sort((a, b) => b.wireMs - a.wireMs).slice(0, 20).map((a) => ({ ...a, ms: round(a.ms, 0), wireMs: round(a.wireMs, 0), at: round(a.at, 2), answeredAt: round(a.answeredAt, 2) }));
 
   const paidInLoad = [...paidAt.values()].filter((t) => t <= config.seconds).length;
   const firstRefusal = answers.filter((a) => a.status === 503 || a.status === 429).sort((a, b) => a.answeredAt - b.answeredAt)[0];
@@ -444,9 +463,17 @@ async function main() {
   for (const s of services) {
     try {
       const text = await (await fetch(`${s.url}/metrics`, { signal: AbortSignal.timeout(15_000) })).text();
-      metrics.push({ instance: s.name, lines: text.split('\n').filter((l) => /^(payments_stripe_\w+|nodejs_eventloop_lag_(p50|p99|max)_seconds)(\{|\s)/.test(l) && !/_bucket\{/.test(l)) });
+      metrics.push({ instance: s.name, lines: text.split('\n').filter((l) => (/^(payments_stripe_\w+|nodejs_eventloop_lag_(p50|p99|max)_seconds)(\{|\s)/.test(l) && !/_bucket\{/.test(l)) || /^payments_http_request_duration_seconds_bucket\{.*le="(5|\+Inf)"/.test(l)) });
     } catch (err) {
       metrics.push({ instance: s.name, error: String(err) });
+    }
+  }
+  // The service's own view (payments_http_request_duration_seconds, from its request log): answers slower than 5 s.
+  let serverOver5s = 0;
+  for (const m of metrics) {
+    for (const l of m.lines ?? []) {
+      if (!/^payments_http_request_duration_seconds_bucket/.test(l) || !/\/api\/payments/.test(l)) continue;
+      serverOver5s += (/le="\+Inf"/.test(l) ? 1 : -1) * Number(l.split(' ').pop());
     }
   }
   const logs = Object.fromEntries(services.map((s) => [s.name, s.logSummary()]));
@@ -457,7 +484,7 @@ async function main() {
     options: { ...config, outDir: undefined, deadlineMs, serviceEntry: path.relative(process.cwd(), SERVICE_ENTRY) || SERVICE_ENTRY },
     machine,
     stack: { ferretdb: `${ferret.backend ?? config.backend} (${ferret.uri})`, nats: nats.url, fakeStripe: fake.url, fakeRateLimits: fake.rateLimits, database },
-    offered: { buyers, perSecond: rate, arrivalsLate: late, maxInFlight, answers: answers.length, loadSeconds: round(loadEnded, 2) },
+    offered: { buyers, perSecond: rate, arrivalsLate: late, maxInFlight, answers: answers.length, keepAliveResets, loadSeconds: round(loadEnded, 2) },
     coresBusyDuringLoad: cpuDuringLoad,
     benchLoopLagMs,
     paid: {
@@ -484,6 +511,7 @@ async function main() {
     latencyMs: {
       admitted: { count: admittedWire.length, p50: round(percentile(admittedWire, 50), 1), p99: round(percentile(admittedWire, 99), 1), max: round(admittedWire[admittedWire.length - 1] ?? null, 1) },
       maxOfAnyAnswer: maxWireMs === null ? null : round(maxWireMs, 1),
+      serverSideOver5s: serverOver5s,
       buyer: {
         note: 'from the buyer deciding to send: includes the wait for one of the --connections connections',
         admitted: { p50: round(percentile(admitted, 50), 1), p99: round(percentile(admitted, 99), 1), max: round(admitted[admitted.length - 1] ?? null, 1) },
@@ -492,6 +520,7 @@ async function main() {
       },
       overDeadline,
       overDeadlineByStatus,
+      slowest,
       deadline: deadlineMs,
     },
     end: {
@@ -531,7 +560,7 @@ function report(r) {
   const p = (s) => lines.push(s);
   p(`\n## On-sale: ${r.label} — budget ${B}/s per endpoint, ${r.offered.perSecond} buyers/s offered for ${r.options.seconds} s, ${r.options.instances} instances`);
   p(`machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, node ${r.machine.node}; FerretDB ${r.stack.ferretdb.split(' ')[0]}; fake Stripe limits ${JSON.stringify(r.stack.fakeRateLimits)}`);
-  p(`offered: ${r.offered.buyers} buyers, ${r.offered.answers} answers, ${r.offered.arrivalsLate} arrivals > 100 ms late, ${r.offered.maxInFlight} requests in flight at most`);
+  p(`offered: ${r.offered.buyers} buyers, ${r.offered.answers} answers (${r.offered.keepAliveResets} keep-alive resets sent again), ${r.offered.arrivalsLate} arrivals > 100 ms late, ${r.offered.maxInFlight} requests in flight at most`);
   p(`cores busy during the load (of ${r.machine.cpus}): ${JSON.stringify(r.coresBusyDuringLoad)}`);
   p(`event-loop lag (ms) of the bench process (load generator + fake Stripe): ${JSON.stringify(r.benchLoopLagMs)}; of the services (since start): ${r.metrics.map((m) => (m.lines ?? []).filter((l) => /eventloop_lag_(p99|max)/.test(l)).map((l) => `${l.split(' ')[0].replace('nodejs_eventloop_lag_', '').replace('_seconds', '')} ${round(Number(l.split(' ')[1]) * 1000, 0)}`).join(' ')).join(' | ')}`);
   p(`paid: ${r.paid.inLoad} during the load = ${r.paid.perSecond}/s = ${r.paid.ofBudgetPct} % of the budget; saturated (from ${r.paid.saturatedFromS} s): ${r.paid.saturatedPerSecond}/s = ${r.paid.saturatedOfBudgetPct} %; ${r.paid.afterDrain} succeeded payments after the drain`);
@@ -546,6 +575,7 @@ function report(r) {
   }
   const l = r.latencyMs;
   p(`admitted (201) latency on the connection: p50 ${l.admitted.p50} ms, p99 ${l.admitted.p99} ms, max ${l.admitted.max} ms; slowest answer of all ${l.maxOfAnyAnswer} ms vs deadline ${l.deadline} ms (${l.overDeadline} over: ${JSON.stringify(l.overDeadlineByStatus)})`);
+  p(`  the services' own histogram: ${l.serverSideOver5s} answers over 5 s; slowest on the connection: ${l.slowest.slice(0, 5).map((a) => `${a.status || a.error} ${a.wireMs} ms sent at ${a.at} s to #${a.instance + 1}`).join(', ')}`);
   p(`  as the buyer saw it (incl. waiting for a connection): 201 p50 ${l.buyer.admitted.p50} ms, p99 ${l.buyer.admitted.p99} ms; slowest answer ${l.buyer.maxOfAnyAnswer} ms, ${l.buyer.overDeadline} over ${l.deadline} ms`);
   const e = r.end;
   p(`at the end: ${e.heldByClaim} held by a claim (+${e.waitingFor3ds} waiting for 3-D Secure), ${e.chargedTwice} charged twice, ${e.lost} lost; ${e.chargedOrders} orders charged at Stripe, ${e.succeededPayments} succeeded, ${e.failedPayments} failed payments`);
