@@ -246,10 +246,11 @@ async function main() {
     return new Promise((resolve) => {
       let onWire;
       let done = false;
+      let reused = false;
       const finish = (result) => {
         if (done) return;
         done = true;
-        resolve({ ...result, wireMs: onWire === undefined ? undefined : performance.now() - onWire });
+        resolve({ ...result, fresh: !reused, wireMs: onWire === undefined ? undefined : performance.now() - onWire });
       };
       const req = http.request(`${services[k].url}/api/payments`, {
         method: 'POST',
@@ -264,7 +265,6 @@ async function main() {
         });
         res.on('error', (err) => finish({ status: 0, error: err.code ?? err.message }));
       });
-      let reused = false;
       let answered = false;
       req.on('response', () => (answered = true));
       req.on('socket', (socket) => {
@@ -304,9 +304,10 @@ async function main() {
       const answer = await post(instance, body, order.cookie);
       inFlight--;
       ({ status, retryAfter, error } = answer);
+      const fresh = answer.fresh;
       const ms = performance.now() - sent;
       const wireMs = answer.wireMs;
-      answers.push({ buyer: i, method: usePm ? 'pm' : 'token', attempt, status, ms, wireMs, at, answeredAt: sinceStart(), retryAfter, instance, error });
+      answers.push({ buyer: i, method: usePm ? 'pm' : 'token', attempt, status, ms, wireMs, fresh, at, answeredAt: sinceStart(), retryAfter, instance, error });
       if (status === 201 || status === 202) {
         paidAt.set(order.id, sinceStart());
         outcome.set(i, status === 201 ? 'paid' : 'requires_action');
@@ -327,6 +328,12 @@ async function main() {
     outcome.set(i, 'attempts exhausted');
   }
 
+  // The pool opened before the sale, as a load balancer keeps its connections to the instances.
+  await Promise.all(services.flatMap((service, k) => Array.from({ length: config.connections }, () =>
+    new Promise((resolve) => {
+      const req = http.get(`${service.url}/healthz`, { agent: agents[k] }, (res) => res.resume().on('end', resolve));
+      req.on('error', resolve);
+    }))));
   log(`load: ${rate} buyers a second (${config.demand}× the budget of ${B}) for ${config.seconds} s over ${services.length} instances`);
   const running = [];
   let next = 0;
@@ -448,6 +455,7 @@ async function main() {
   const overDeadlineByStatus = {};
   for (const a of wired.filter((x) => x.wireMs > deadlineMs)) overDeadlineByStatus[a.status || 'error'] = (overDeadlineByStatus[a.status || 'error'] ?? 0) + 1;
   const buyerOverDeadline = answers.filter((a) => a.ms > deadlineMs).length;
+  const overDeadlineOnNewConnections = wired.filter((a) => a.wireMs > deadlineMs && a.fresh).length;
   const slowest = [...wired].sort((a, b) => b.wireMs - a.wireMs).slice(0, 20).map((a) => ({ ...a, ms: round(a.ms, 0), wireMs: round(a.wireMs, 0), at: round(a.at, 2), answeredAt: round(a.answeredAt, 2) }));
 
   const paidInLoad = [...paidAt.values()].filter((t) => t <= config.seconds).length;
@@ -520,6 +528,7 @@ async function main() {
       },
       overDeadline,
       overDeadlineByStatus,
+      overDeadlineOnNewConnections,
       slowest,
       deadline: deadlineMs,
     },
@@ -574,7 +583,7 @@ function report(r) {
     p(`  ${s}: ${x.count}, ${x.withRetryAfter} with Retry-After${x.retryAfterS ? ` (min ${x.retryAfterS.min} / median ${x.retryAfterS.median} / max ${x.retryAfterS.max} s)` : ''}`);
   }
   const l = r.latencyMs;
-  p(`admitted (201) latency on the connection: p50 ${l.admitted.p50} ms, p99 ${l.admitted.p99} ms, max ${l.admitted.max} ms; slowest answer of all ${l.maxOfAnyAnswer} ms vs deadline ${l.deadline} ms (${l.overDeadline} over: ${JSON.stringify(l.overDeadlineByStatus)})`);
+  p(`admitted (201) latency on the connection: p50 ${l.admitted.p50} ms, p99 ${l.admitted.p99} ms, max ${l.admitted.max} ms; slowest answer of all ${l.maxOfAnyAnswer} ms vs deadline ${l.deadline} ms (${l.overDeadline} over: ${JSON.stringify(l.overDeadlineByStatus)}, ${l.overDeadlineOnNewConnections} of them on a connection just opened)`);
   p(`  the services' own histogram: ${l.serverSideOver5s} answers over 5 s; slowest on the connection: ${l.slowest.slice(0, 5).map((a) => `${a.status || a.error} ${a.wireMs} ms sent at ${a.at} s to #${a.instance + 1}`).join(', ')}`);
   p(`  as the buyer saw it (incl. waiting for a connection): 201 p50 ${l.buyer.admitted.p50} ms, p99 ${l.buyer.admitted.p99} ms; slowest answer ${l.buyer.maxOfAnyAnswer} ms, ${l.buyer.overDeadline} over ${l.deadline} ms`);
   const e = r.end;
