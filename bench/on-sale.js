@@ -16,8 +16,10 @@
  * two Stripe calls, or a share `--pm-share` with paymentMethodId pm_card_visa, one
  * call). A buyer refused (503/429/409, or a network error) comes back after its
  * Retry-After (1 s when there is none), at most `--max-attempts` times, until paid or
- * the load stops. After a drain the figures are printed and written to
- * bench/results/on-sale-<label>.json.
+ * the load stops. Buyers reach each instance through a pool of keep-alive connections
+ * (`--connections`), opened before the sale and taken in turn, as a load balancer's.
+ * After a drain the figures are printed and written to
+ * bench/results/on-sale-<label>.json (docs/benchmarks.md, "On-sale at Stripe's rate limit").
  *
  * Old code: copy this file into another checkout's bench/ and run it there; the
  * service is that checkout's dist/index.js, the fake Stripe is the one given by
