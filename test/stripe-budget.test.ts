@@ -6,7 +6,6 @@ import { eventually } from './support/eventually';
 import { PaymentsFixture } from './support/payments-fixture';
 import { databaseUri, unique } from './support/harness';
 
-const PI = 'POST /v1/payment_intents';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the Stripe call budget shared by every instance (STRIPE_MAX_RPS)', () => {
@@ -43,12 +42,12 @@ describe('the Stripe call budget shared by every instance (STRIPE_MAX_RPS)', () 
     const admittedA = fromA.filter((admission) => admission.admitted).length;
     const admittedB = fromB.filter((admission) => admission.admitted).length;
     const elapsedMs = Date.now() - started;
-    // 10 a second, up to 1 s ahead: at most 11 slots at the start and 1 more every 100 ms after.
+    // Admitted at 90 % of 10 a second, up to 1 s ahead: at most 10 at the start and 1 more every 111 ms after.
     expect(admittedA + admittedB).toBeLessThanOrEqual(11 + Math.ceil(elapsedMs / 100));
-    expect(admittedA + admittedB).toBeGreaterThanOrEqual(35);
+    expect(admittedA + admittedB).toBeGreaterThanOrEqual(28);
     // Fair: each instance's buyers get a share near half (what a buyer waits does not depend on which instance it reached).
     expect(Math.min(admittedA, admittedB) / (admittedA + admittedB)).toBeGreaterThanOrEqual(0.25);
-    const slots = await connection.db!.collection('stripe_call_slots').countDocuments({ _id: { $regex: `^${endpoint}#` } } as object);
+    const slots = await connection.db!.collection('stripe_call_slots').countDocuments({ _id: { $regex: `^admission ${endpoint}#` } } as object);
     expect(slots).toBe(admittedA + admittedB);
     for (const refused of [...fromA, ...fromB].filter((admission) => !admission.admitted)) {
       expect(refused).toMatchObject({ admitted: false, retryAfterMs: expect.any(Number) });
@@ -56,45 +55,48 @@ describe('the Stripe call budget shared by every instance (STRIPE_MAX_RPS)', () 
     }
   });
 
-  test('when a buyer\'s call comes after its slot has passed, then it is not sent late on top of the calls after it: it takes a new slot', async () => {
-    const endpoint = unique('POST /v1/late');
-    const [a, b] = [budget(), budget()];
-    const late = await a.admit([endpoint]);
-    expect(late.admitted).toBe(true);
-    // Another instance's buyers take every slot of the next second.
-    const others = await Promise.all(Array.from({ length: 12 }, () => b.admit([endpoint])));
-    expect(others.filter((admission) => admission.admitted).length).toBeGreaterThanOrEqual(8);
-    await sleep(400);
-    const arrived = Date.now();
-    await (late as Extract<typeof late, { admitted: true }>).run(() => a.beforeCall(endpoint));
-    // Its slot (about 150 ms after admission) is 250 ms gone: sent then, it would land on a slot of b's.
-    expect(Date.now() - arrived).toBeGreaterThanOrEqual(300);
-  });
-
-  test('when buyers keep the queue full, then a background call waits its patience and then queues behind them', async () => {
-    const [instanceA, instanceB] = [budget({ queueMs: 500 }), budget({ queueMs: 500 })];
-    let buyersAdmitted = 0;
+  test('when buyers at twice the budget keep calling, then all calls together keep within the budget each second, buyers get their 90 %, and background calls get the room they leave', async () => {
+    const endpoint = unique('POST /v1/busy');
+    const [a, b] = [budget({ queueMs: 500 }), budget({ queueMs: 500 })];
+    const sent: Array<{ at: number; who: 'buyer' | 'background' }> = [];
     let stop = false;
-    // Twice the budget of buyers, on another instance: every slot within reach is always taken.
+    // Twice the budget of buyers on one instance, each admitted one making its call.
     const buyers = (async () => {
+      const calls: Array<Promise<void>> = [];
       while (!stop) {
-        const admissions = await Promise.all([instanceB.admit([PI]), instanceB.admit([PI])]);
-        buyersAdmitted += admissions.filter((admission) => admission.admitted).length;
+        for (let i = 0; i < 2; i += 1) {
+          calls.push(
+            b.admit([endpoint]).then(async (admission) => {
+              if (!admission.admitted) return;
+              await admission.run(() => b.beforeCall(endpoint));
+              sent.push({ at: Date.now(), who: 'buyer' });
+            }),
+          );
+        }
         await sleep(100);
       }
+      await Promise.all(calls);
     })();
-    await sleep(300);
+    await sleep(500);
+    // Three calls of a sweep on the other instance, one after the other.
     const started = Date.now();
-    const admittedBefore = buyersAdmitted;
-    await instanceA.beforeCall(PI);
-    const waitedMs = Date.now() - started;
-    const admittedWhileWaiting = buyersAdmitted - admittedBefore;
+    for (let i = 0; i < 3; i += 1) {
+      await a.beforeCall(endpoint);
+      sent.push({ at: Date.now(), who: 'background' });
+    }
+    const backgroundMs = Date.now() - started;
+    await sleep(Math.max(0, 3000 - backgroundMs));
     stop = true;
     await buyers;
-    // Patience (1.5 s), then behind the queue (up to 0.5 s).
-    expect(waitedMs).toBeGreaterThanOrEqual(1400);
-    expect(admittedWhileWaiting).toBeGreaterThanOrEqual(10);
-  });
+    const perSecond = new Map<number, number>();
+    for (const call of sent) perSecond.set(Math.floor(call.at / 1000), (perSecond.get(Math.floor(call.at / 1000)) ?? 0) + 1);
+    // 10 slots a second; 11 allows for a timer firing late across a second's edge.
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(11);
+    const buyerCalls = sent.filter((call) => call.who === 'buyer');
+    const buyerSeconds = (buyerCalls[buyerCalls.length - 1].at - buyerCalls[0].at) / 1000;
+    expect(buyerCalls.length / buyerSeconds).toBeGreaterThanOrEqual(7);
+    expect(backgroundMs).toBeLessThan(10_000);
+  }, 30_000);
 
   test('when Stripe answered 429 on one instance, then another instance leaves that endpoint alone for the rest time', async () => {
     const endpoint = unique('POST /v1/rested');

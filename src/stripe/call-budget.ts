@@ -13,7 +13,7 @@ export interface CallSlots {
 export interface CallBudgetOptions {
   /** STRIPE_MAX_RPS: the most requests a second to any one Stripe endpoint, all instances together (CONTRACT.md, 2026-12-05). */
   maxRps: number;
-  /** How long an admitted buyer may wait for its slot, in ms: a buyer beyond it is refused with Retry-After. */
+  /** How far ahead a payment may be admitted, in ms: a buyer beyond it is refused with Retry-After; also how far ahead an admitted buyer's call looks for a slot. */
   queueMs: number;
   /** How long a call of the sweeps, webhooks or reads waits for a slot no buyer wants before it queues behind the buyers, in ms. */
   patienceMs: number;
@@ -30,50 +30,40 @@ export type Priority = 'buyer' | 'background';
 /** The farthest ahead a call queues once its patience is over, in ms. */
 const LONGEST_QUEUE_MS = 30_000;
 
-/** A buyer's admission: the slots reserved for its calls, by endpoint, not used yet; when its last call was sent. */
-interface Admitted {
-  reserved: Map<string, number[]>;
-  /** Calls sent so far (0 before the first). */
-  sent: number;
-  /** When the admission was made, then when its last call was sent, in ms since the epoch. */
-  lastAtMs: number;
-}
+/** The share of the budget payments are admitted at: the rest keeps room for recovery, refunds, webhooks and reads, and keeps the queue of calls short. */
+const ADMITTED_SHARE = 0.9;
 
-/** The first guess of the time from an admission to its first call, and from one call to the next, in ms. */
-const FIRST_GAP_GUESS_MS = 100;
-/** Slots are reserved this many times the usual gap after the call before: a call waits a little rather than miss its slot. */
-const GAP_MARGIN = 1.5;
+/** A buyer's calls run inside this: they queue as buyers. */
+interface Admitted {
+  buyer: true;
+}
 
 /**
  * The budget of Stripe calls shared by every instance: at most `maxRps` requests a
  * second to any one endpoint (Stripe's documented default is 25 per endpoint and 100
  * per account in live mode: "Rate limits"). Time is cut into slots of 1/maxRps
  * seconds per endpoint; a call takes a free slot (data-access/call-slots.ts: an
- * insert, so no two instances take one) and is sent when its slot begins. Stripe
- * limits with a token bucket ("Scaling your API with rate limiters"), whose burst
- * absorbs the jitter of our sending times.
+ * insert, so no two instances take one) when it is about to be made, and is sent
+ * when its slot begins: what is sent in any second stays within the budget.
  *
- * Buyers first: a payment reserves its calls before any claim (`admit`), up to
- * `queueMs` ahead; when no slot is free that soon it is refused with the time
- * to come back. Each call's slot is placed where the call is expected (after the
- * claim; after the call before it answered: moving averages of the gaps seen), and
- * a call that comes later than its slot takes a new one rather than being sent
- * late: what is sent in any second stays within the budget. Every other call (recovery, refunds, webhooks, the events sweep,
- * reads, the SDK's retries) takes a slot only when none is waiting, or after
- * `patienceMs` queues behind the buyers already admitted.
+ * Buyers first, and refused before anything is held: a payment is admitted
+ * (`admit`, before any claim) against admission slots of its own, 90 % of the
+ * budget a second on each endpoint it will call, up to `queueMs` ahead; when none is
+ * free that soon it is refused with the time to come back. Admitted payments thus
+ * arrive at the call slots a little slower than the slots come, so their calls
+ * wait little (at most `queueMs`, then they queue like the rest). Every other call
+ * (recovery, refunds, webhooks, the events sweep, reads, the SDK's retries) takes a
+ * slot only when one is free right now, or after `patienceMs` queues behind the
+ * buyers. (Reserving the call slots themselves at admission, measured in
+ * docs/benchmarks.md, sent calls late in bursts: the claim and Stripe's answer to
+ * the first call come between admission and each call.)
  */
 export class StripeCallBudget {
   private readonly slotMs: number;
+  private readonly admissionSlotMs: number;
+  private readonly line = new Line();
   /** Per endpoint: the first slot not known to be taken (this instance has seen every slot below it taken). */
   private readonly nextFree = new Map<string, number>();
-  /** Per endpoint: slots at or above `nextFree` this instance has already tried (a payment's later calls reserve ahead). */
-  private readonly tried = new Map<string, Set<number>>();
-  /** Per endpoint: slots this instance gave back (a refused admission's other calls), free again: tried first. */
-  private readonly returned = new Map<string, Set<number>>();
-  /** The usual time before a payment's call number i (0: from its admission; then from the call before), in ms: a moving average. */
-  private readonly gapsMs: number[] = [];
-  /** How late a call may be sent on its reserved slot, in ms; later, the slot's time has passed and it takes a new one. */
-  private readonly lateMs: number;
   private readonly admitted = new AsyncLocalStorage<Admitted>();
   /** Per endpoint: until when (ms since the epoch) it rests after a 429 this instance saw. */
   private readonly restingUntil = new Map<string, number>();
@@ -83,71 +73,50 @@ export class StripeCallBudget {
     private readonly options: CallBudgetOptions,
   ) {
     this.slotMs = 1000 / options.maxRps;
-    this.lateMs = Math.max(this.slotMs, 25);
+    this.admissionSlotMs = 1000 / (options.maxRps * ADMITTED_SHARE);
   }
 
   /**
-   * Reserves a slot on each of `endpoints` (one per call, e.g. `POST /v1/payment_methods`
-   * then `POST /v1/payment_intents`), all within `queueMs`, or none. Admitted: `run`
-   * makes the calls inside it use their slots, and gives back those left unused.
-   * Refused: `retryAfterMs`, when a slot will be within reach again.
+   * Admits a payment that will call each of `endpoints` (one per call, e.g. `POST
+   * /v1/payment_methods` then `POST /v1/payment_intents`): an admission slot on each,
+   * all within `queueMs`, or none. Admitted: the calls made inside `run` queue as a
+   * buyer's. Refused: `retryAfterMs`, when an admission slot will be within reach again.
    * @throws the database's error when the slots cannot be read.
    */
   async admit(endpoints: string[]): Promise<ChargeAdmission> {
-    const now = Date.now();
-    const reserved = new Map<string, number[]>();
-    let previousMs = now;
-    for (const [i, endpoint] of endpoints.entries()) {
-      // Each call's slot where the call is expected: after the claim, after the call before it answered.
-      const gapMs = GAP_MARGIN * this.gapMs(i);
-      const taken = await this.take(endpoint, previousMs + gapMs, now + this.options.queueMs + gapMs * (i + 1));
-      if ('retryAfterMs' in taken) {
-        await this.giveBack(reserved);
+    const taken: Array<[string, number]> = [];
+    // The last call first (the PaymentIntent, which every payment makes): a buyer with
+    // more calls reaches the scarce slots as soon as one with fewer.
+    for (const endpoint of [...endpoints].reverse()) {
+      const admission = `admission ${endpoint}`;
+      const slot = await this.take(admission, this.options.queueMs, this.admissionSlotMs);
+      if ('retryAfterMs' in slot) {
+        await Promise.all(taken.map(([key, n]) => this.slots.giveBack(key, [n])));
         this.options.onRefused?.();
-        return { admitted: false, retryAfterMs: taken.retryAfterMs };
+        return { admitted: false, retryAfterMs: slot.retryAfterMs + this.line.spreadMs() };
       }
-      reserved.set(endpoint, [...(reserved.get(endpoint) ?? []), taken.slot]);
-      previousMs = taken.slot * this.slotMs;
+      taken.push([admission, slot.slot]);
     }
-    return {
-      admitted: true,
-      run: async (work) => {
-        try {
-          return await this.admitted.run({ reserved, sent: 0, lastAtMs: now }, work);
-        } finally {
-          void this.giveBack(reserved).catch(() => undefined);
-        }
-      },
-    };
+    this.line.admitted();
+    return { admitted: true, run: (work) => this.admitted.run({ buyer: true }, work) };
   }
 
   /**
-   * Waits until the call to `endpoint` may be sent: its reserved slot, else a new one
-   * (a buyer's follow-up calls queue like buyers, every other call as `background`).
+   * Waits until the call to `endpoint` may be sent: takes the first free slot (an
+   * admitted payment's calls as a buyer's, every other call as `background`) and waits
+   * for it to begin.
    * @throws Error when no slot came within `patienceMs` plus 30 s (the call is not sent).
    */
   async beforeCall(endpoint: string): Promise<void> {
-    const admitted = this.admitted.getStore();
-    const priority: Priority = admitted ? 'buyer' : 'background';
+    const priority: Priority = this.admitted.getStore() ? 'buyer' : 'background';
     const started = Date.now();
-    let slot: number | undefined;
-    if (admitted) {
-      this.observeGap(admitted.sent, started - admitted.lastAtMs);
-      slot = admitted.reserved.get(endpoint)?.shift();
-      // A slot whose time has passed is spent: sent now, the call would crowd the slots after it.
-      if (slot !== undefined && slot * this.slotMs + this.lateMs < started) slot = undefined;
-    }
-    slot ??= await this.waitForSlot(endpoint, priority);
+    let slot = await this.waitForSlot(endpoint, priority);
     for (;;) {
       const waitMs = slot * this.slotMs - Date.now();
       if (waitMs > 0) await delay(waitMs);
       // A 429 seen while this call waited: its slot falls in the rest, it takes one after.
       if (Date.now() >= (this.restingUntil.get(endpoint) ?? 0)) break;
       slot = await this.waitForSlot(endpoint, priority);
-    }
-    if (admitted) {
-      admitted.sent += 1;
-      admitted.lastAtMs = Date.now();
     }
     this.options.onWait?.(priority, Date.now() - started);
   }
@@ -172,8 +141,7 @@ export class StripeCallBudget {
     for (;;) {
       const patient = Date.now() < patientUntil;
       const aheadMs = patient ? (priority === 'buyer' ? this.options.queueMs : 0) : LONGEST_QUEUE_MS;
-      const now = Date.now();
-      const taken = await this.take(endpoint, now, now + aheadMs);
+      const taken = await this.take(endpoint, aheadMs);
       if ('slot' in taken) return taken.slot;
       if (!patient) throw new Error(`no Stripe call slot free for ${endpoint} in the next ${LONGEST_QUEUE_MS} ms`);
       await delay(Math.max(1, Math.min(taken.retryAfterMs, 100, patientUntil - Date.now())));
@@ -181,69 +149,58 @@ export class StripeCallBudget {
   }
 
   /**
-   * The first free slot of `endpoint` from `fromMs` to `untilMs` (ms since the epoch, never
-   * before now), taken; else how long until one would be within reach, in ms. Slots this
-   * instance tries are marked before the database answers, so its own callers never race.
+   * The first free slot (of `slotMs`) of `key` from now to `aheadMs` from now, taken;
+   * else how long until one would be within reach, in ms. Slots this instance tries
+   * are handed out one by one before the database answers, so its own callers never race.
    */
-  private async take(endpoint: string, fromMs: number, untilMs: number): Promise<{ slot: number } | { retryAfterMs: number }> {
-    const last = Math.floor(untilMs / this.slotMs);
-    const first = Math.max(Math.floor(fromMs / this.slotMs), Math.floor(Date.now() / this.slotMs));
-    const returned = this.returned.get(endpoint);
-    for (const slot of [...(returned ?? [])].sort((x, y) => x - y)) {
-      if (slot > last) break;
-      if (slot < first) {
-        if (slot * this.slotMs < Date.now()) returned!.delete(slot);
-        continue;
-      }
-      returned!.delete(slot);
-      if (await this.slots.take(endpoint, slot, new Date(slot * this.slotMs))) return { slot };
+  private async take(key: string, aheadMs: number, slotMs = this.slotMs): Promise<{ slot: number } | { retryAfterMs: number }> {
+    const now = Date.now();
+    const last = Math.floor((now + aheadMs) / slotMs);
+    let slot = this.currentSlot(key, slotMs);
+    while (slot <= last) {
+      this.nextFree.set(key, slot + 1);
+      if (await this.slots.take(key, slot, new Date(slot * slotMs))) return { slot };
+      slot = Math.max(slot + 1, this.nextFree.get(key) ?? 0);
     }
-    let slot = Math.max(first, this.currentSlot(endpoint));
-    for (; slot <= last; slot = Math.max(slot + 1, this.currentSlot(endpoint))) {
-      if (!this.tryLocally(endpoint, slot)) continue;
-      if (await this.slots.take(endpoint, slot, new Date(slot * this.slotMs))) return { slot };
-    }
-    return { retryAfterMs: Math.max(this.slotMs, Math.max(last + 1, this.currentSlot(endpoint)) * this.slotMs - untilMs) };
+    return { retryAfterMs: Math.max(slotMs, slot * slotMs - aheadMs - now) };
   }
 
-  /** Marks `slot` tried by this instance: false when it already was (or lies below `nextFree`). */
-  private tryLocally(endpoint: string, slot: number): boolean {
-    let next = this.currentSlot(endpoint);
-    const tried = this.tried.get(endpoint) ?? new Set<number>();
-    this.tried.set(endpoint, tried);
-    if (slot < next || tried.has(slot)) return false;
-    tried.add(slot);
-    while (tried.has(next)) next += 1;
-    this.nextFree.set(endpoint, next);
-    for (const old of tried) if (old < next) tried.delete(old);
-    return true;
+  /** The first slot of `key` not begun yet and not known to be taken (a slot begun is not taken late: its call would crowd the next). */
+  private currentSlot(key: string, slotMs = this.slotMs): number {
+    return Math.max(Math.ceil(Date.now() / slotMs), this.nextFree.get(key) ?? 0);
+  }
+}
+
+/**
+ * How long the line of refused buyers is, as this instance sees it: refusals against
+ * admissions over the last second. Telling every refused buyer the same "1 s" brings
+ * them all back at once (measured: 400 refusals a second for 19 payments, the machine
+ * spent answering them); each is told a moment spread over the line instead.
+ */
+class Line {
+  private second = 0;
+  private counts = { admitted: 0, refused: 0 };
+  private last = { admitted: 0, refused: 0 };
+
+  admitted(): void {
+    this.roll();
+    this.counts.admitted += 1;
   }
 
-  /** The usual gap before call number `i` of a payment, in ms (a first guess until one is seen). */
-  private gapMs(i: number): number {
-    return this.gapsMs[i] ?? this.gapsMs[i - 1] ?? FIRST_GAP_GUESS_MS;
+  /** Counts a refusal; a random wait, in ms, up to half the time the line ahead takes to be served (at most 10 s). */
+  spreadMs(): number {
+    this.roll();
+    this.counts.refused += 1;
+    const lineSeconds = this.last.refused / Math.max(1, this.last.admitted);
+    return Math.random() * Math.min(10_000, 500 * lineSeconds);
   }
 
-  /** Folds one gap seen before call number `i` into its moving average (a fifth of the new one). */
-  private observeGap(i: number, gapMs: number): void {
-    this.gapsMs[i] = this.gapsMs[i] === undefined ? gapMs : 0.8 * this.gapsMs[i] + 0.2 * gapMs;
-  }
-
-  private currentSlot(endpoint: string): number {
-    return Math.max(Math.floor(Date.now() / this.slotMs), this.nextFree.get(endpoint) ?? 0);
-  }
-
-  /** Gives back the slots reserved and not used; those still ahead are free again for this instance's next callers. */
-  private async giveBack(reserved: Map<string, number[]>): Promise<void> {
-    await Promise.all(
-      [...reserved].map(async ([endpoint, slots]) => {
-        const unused = slots.splice(0);
-        await this.slots.giveBack(endpoint, unused);
-        const returned = this.returned.get(endpoint) ?? new Set<number>();
-        this.returned.set(endpoint, returned);
-        for (const slot of unused) if (slot * this.slotMs > Date.now()) returned.add(slot);
-      }),
-    );
+  private roll(): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second === this.second) return;
+    this.last = second === this.second + 1 ? this.counts : { admitted: 0, refused: 0 };
+    this.counts = { admitted: 0, refused: 0 };
+    this.second = second;
   }
 }
 
