@@ -140,7 +140,8 @@ export class StripeCallBudget {
     const patientUntil = Date.now() + this.options.patienceMs;
     for (;;) {
       const patient = Date.now() < patientUntil;
-      const aheadMs = patient ? (priority === 'buyer' ? this.options.queueMs : 0) : LONGEST_QUEUE_MS;
+      // Background: only the next slot, the one about to begin, while patient.
+      const aheadMs = patient ? (priority === 'buyer' ? this.options.queueMs : this.slotMs) : LONGEST_QUEUE_MS;
       const taken = await this.take(endpoint, aheadMs);
       if ('slot' in taken) return taken.slot;
       if (!patient) throw new Error(`no Stripe call slot free for ${endpoint} in the next ${LONGEST_QUEUE_MS} ms`);
