@@ -55,6 +55,25 @@ describe('the Stripe call budget shared by every instance (STRIPE_MAX_RPS)', () 
     }
   });
 
+  test('when every slot insert takes longer than the queue and two instances collide on each slot, then buyers are still admitted while the budget has room: the time an insert took is not counted against them', async () => {
+    const endpoint = unique('POST /v1/slow_db');
+    // The database under load (seen at 2-4 s an insert in resilience/instances.test.ts): every insert answers after 400 ms.
+    const slowSlots = () => {
+      const slots = new MongoCallSlots(connection);
+      return { take: (...args: Parameters<MongoCallSlots['take']>) => sleep(400).then(() => slots.take(...args)), giveBack: slots.giveBack.bind(slots) };
+    };
+    const options = { maxRps: 100, queueMs: 300, patienceMs: 1500, restMs: 1000 };
+    const [a, b] = [new StripeCallBudget(slowSlots(), options), new StripeCallBudget(slowSlots(), options)];
+    // A buyer on each instance at the same moment, every 50 ms for 2 s: 40 a second, under half the 90 admitted a second.
+    // Each pair asks for the same slot; the one that lost it asks again 400 ms after it came.
+    const admissions = (
+      await Promise.all(Array.from({ length: 40 }, (_, i) => sleep(i * 50).then(() => Promise.all([a.admit([endpoint]), b.admit([endpoint])]))))
+    ).flat();
+    expect(admissions.filter((admission) => !admission.admitted)).toEqual([]);
+    const slots = await connection.db!.collection('stripe_call_slots').countDocuments({ _id: { $regex: `^admission ${endpoint}#` } } as object);
+    expect(slots).toBe(80);
+  });
+
   test('when buyers at twice the budget keep calling, then all calls together keep within the budget each second, buyers get their 90 %, and background calls get the room they leave', async () => {
     const endpoint = unique('POST /v1/busy');
     const [a, b] = [budget({ queueMs: 500 }), budget({ queueMs: 500 })];

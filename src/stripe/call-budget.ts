@@ -153,17 +153,22 @@ export class StripeCallBudget {
    * The first free slot (of `slotMs`) of `key` from now to `aheadMs` from now, taken;
    * else how long until one would be within reach, in ms. Slots this instance tries
    * are handed out one by one before the database answers, so its own callers never race.
+   * "Now" is read again after each slot found taken: the time an insert took is the
+   * database's, not the budget's (a 2 s insert under load once refused buyers with the
+   * budget nearly empty: resilience/instances.test.ts). At most one window's worth of
+   * slots is tried, so a caller outpaced by the others is refused rather than kept asking.
    */
   private async take(key: string, aheadMs: number, slotMs = this.slotMs): Promise<{ slot: number } | { retryAfterMs: number }> {
-    const now = Date.now();
-    const last = Math.floor((now + aheadMs) / slotMs);
+    const windowSlots = Math.ceil(aheadMs / slotMs) + 1;
     let slot = this.currentSlot(key, slotMs);
-    while (slot <= last) {
+    for (let tries = 0; ; tries += 1) {
+      const now = Date.now();
+      const last = Math.floor((now + aheadMs) / slotMs);
+      if (slot > last || tries >= windowSlots) return { retryAfterMs: Math.max(slotMs, slot * slotMs - aheadMs - now) };
       this.nextFree.set(key, slot + 1);
       if (await this.slots.take(key, slot, new Date(slot * slotMs))) return { slot };
-      slot = Math.max(slot + 1, this.nextFree.get(key) ?? 0);
+      slot = Math.max(slot + 1, this.currentSlot(key, slotMs));
     }
-    return { retryAfterMs: Math.max(slotMs, slot * slotMs - aheadMs - now) };
   }
 
   /** The first slot of `key` not begun yet and not known to be taken (a slot begun is not taken late: its call would crowd the next). */
