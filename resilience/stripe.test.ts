@@ -246,11 +246,11 @@ test('when webhooks arrive twice each and in reverse and shuffled order, then au
   await authenticate(cluster.stripe.intentsFor(orders[2].id)[0].id, 'fail');
   await authenticate(cluster.stripe.intentsFor(orders[3].id)[0].id, 'fail');
 
-  const answers: Array<{ status: number; duplicate: boolean }> = [];
+  const answers: Array<{ eventId: string; status: number; duplicate: boolean }> = [];
   const deliverAll = async (events: FakeEvent[]) => {
     for (const event of events) {
       const res = await cluster.stripe.deliver(webhookUrl(), event, SECRET);
-      answers.push({ status: res.status, duplicate: (res.body as { duplicate?: boolean }).duplicate === true });
+      answers.push({ eventId: event.id, status: res.status, duplicate: (res.body as { duplicate?: boolean }).duplicate === true });
     }
   };
   const held = cluster.stripe.held.splice(0);
@@ -276,7 +276,13 @@ test('when webhooks arrive twice each and in reverse and shuffled order, then au
   const duplicates = answers.filter((a) => a.duplicate).length;
   rows.push({ failure: `webhooks delivered twice each, reversed then shuffled (${answers.length} deliveries, ${duplicates} answered duplicate)`, 'first answers': started.map((r) => r.status).join(','), 'answers while retrying': `declined ${declined.status}; another card ${repaid.map((r) => r.status).join(',')}`, 'paid after (s, slowest)': '-', 'webhook attempts': answers.length, ...tally, 'process exited': proc.exit ? 'yes' : 'no' });
   expect(answers.every((a) => a.status === 200)).toBe(true);
-  expect(duplicates).toBe(answers.length / 2);
+  // Each event is handled once: every delivery after its first answers duplicate. The first may too, when the
+  // events-list sweep (STRIPE_EVENTS_POLL_MS, every 60 s here) read the held event from Stripe before it was delivered.
+  const deliveries = new Map<string, typeof answers>();
+  for (const a of answers) deliveries.set(a.eventId, [...(deliveries.get(a.eventId) ?? []), a]);
+  expect([...deliveries.values()].map((d) => d.length)).toEqual(Array(answers.length / 2).fill(2));
+  expect([...deliveries.values()].every(([, second]) => second.duplicate)).toBe(true);
+  expect(duplicates).toBeGreaterThanOrEqual(answers.length / 2);
   expect(declined.status).toBe(402);
   expect(repaid.map((r) => r.status)).toEqual([201, 201]);
   // The authenticated ones are the payments the 202 answered; the failed ones were paid by the other card.
