@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import request from 'supertest';
 import { MongoCallSlots } from '../src/data-access/call-slots';
+import { ChargeAdmission } from '../src/payments/payment-provider';
 import { endpointOf, StripeCallBudget } from '../src/stripe/call-budget';
 import { eventually } from './support/eventually';
 import { PaymentsFixture } from './support/payments-fixture';
@@ -60,7 +61,7 @@ describe('the Stripe call budget shared by every instance (STRIPE_MAX_RPS)', () 
     // The database under load (seen at 2-4 s an insert in resilience/instances.test.ts): every insert answers after 400 ms.
     const slowSlots = () => {
       const slots = new MongoCallSlots(connection);
-      return { take: (...args: Parameters<MongoCallSlots['take']>) => sleep(400).then(() => slots.take(...args)), giveBack: slots.giveBack.bind(slots) };
+      return { take: (...args: Parameters<MongoCallSlots['take']>) => sleep(400).then(() => slots.take(...args)) };
     };
     const options = { maxRps: 100, queueMs: 300, patienceMs: 1500, restMs: 1000 };
     const [a, b] = [new StripeCallBudget(slowSlots(), options), new StripeCallBudget(slowSlots(), options)];
@@ -72,6 +73,29 @@ describe('the Stripe call budget shared by every instance (STRIPE_MAX_RPS)', () 
     expect(admissions.filter((admission) => !admission.admitted)).toEqual([]);
     const slots = await connection.db!.collection('stripe_call_slots').countDocuments({ _id: { $regex: `^admission ${endpoint}#` } } as object);
     expect(slots).toBe(80);
+  });
+
+  test('when an admitted payment calls none of its endpoints (a second click answered 409), then its admission slot goes to the next buyer; a payment that called keeps its slot', async () => {
+    const endpoint = unique('POST /v1/spare');
+    const instance = budget({ maxRps: 2, queueMs: 5000 });
+    const slotsTaken = () => connection.db!.collection('stripe_call_slots').countDocuments({ _id: { $regex: `^admission ${endpoint}#` } } as object);
+    // 1.8 admissions a second, 5 s ahead: the window holds 9 or 10; buyers take them all.
+    const admitted: Array<Extract<ChargeAdmission, { admitted: true }>> = [];
+    for (let admission = await instance.admit([endpoint]); admission.admitted && admitted.length < 12; admission = await instance.admit([endpoint])) admitted.push(admission);
+    expect(admitted.length).toBeGreaterThanOrEqual(9);
+    expect(admitted.length).toBeLessThanOrEqual(10);
+    const full = await slotsTaken();
+
+    // The farthest buyer's order was being paid already: the run calls nothing, and the next buyer gets its slot.
+    await admitted.at(-1)!.run(async () => 409);
+    expect(await instance.admit([endpoint])).toMatchObject({ admitted: true });
+    expect(await slotsTaken()).toBe(full);
+
+    // A buyer whose run called the endpoint keeps its slot: the next buyer is refused, or takes a slot new since (never that one).
+    await admitted.at(-2)!.run(() => instance.beforeCall(endpoint));
+    const next = await instance.admit([endpoint]);
+    if (next.admitted) expect(await slotsTaken()).toBe(full + 1);
+    else expect(await slotsTaken()).toBe(full);
   });
 
   test('when buyers at twice the budget keep calling, then all calls together keep within the budget each second, buyers get their 90 %, and background calls get the room they leave', async () => {

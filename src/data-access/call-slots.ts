@@ -45,11 +45,6 @@ export class MongoCallSlots {
     }
   }
 
-  /** Gives back slots taken and not used (a refused admission, a request that ended early). */
-  async giveBack(endpoint: string, slots: number[]): Promise<void> {
-    if (slots.length > 0) await this.collection.deleteMany({ _id: { $in: slots.map((slot) => `${endpoint}#${slot}`) } });
-  }
-
   /** Deletes the slots older than KEPT_MS, at most every PRUNE_EVERY_MS; a failure is left for the next time. */
   private pruneNowAndThen(): void {
     const now = Date.now();

@@ -6,8 +6,6 @@ import { ChargeAdmission } from '../payments/payment-provider';
 export interface CallSlots {
   /** Takes slot `slot` of `endpoint` (which starts at `at`); false when another caller has it. */
   take(endpoint: string, slot: number, at: Date): Promise<boolean>;
-  /** Gives back slots taken and not used. */
-  giveBack(endpoint: string, slots: number[]): Promise<void>;
 }
 
 export interface CallBudgetOptions {
@@ -33,9 +31,13 @@ const LONGEST_QUEUE_MS = 30_000;
 /** The share of the budget payments are admitted at: the rest keeps room for recovery, refunds, webhooks and reads, and keeps the queue of calls short. */
 const ADMITTED_SHARE = 0.9;
 
-/** A buyer's calls run inside this: they queue as buyers. */
+/** The key of an endpoint's admission slots is this prefix and the endpoint. */
+const ADMISSION = 'admission ';
+
+/** A buyer's calls run inside this: they queue as buyers; `called` the endpoints they reached. */
 interface Admitted {
   buyer: true;
+  called: Set<string>;
 }
 
 /**
@@ -65,6 +67,8 @@ export class StripeCallBudget {
   /** Per endpoint: the first slot not known to be taken (this instance has seen every slot below it taken). */
   private readonly nextFree = new Map<string, number>();
   private readonly admitted = new AsyncLocalStorage<Admitted>();
+  /** Per admission key: slots this instance took for payments that did not use them, still to come (spareUnused). */
+  private readonly spare = new Map<string, number[]>();
   /** Per endpoint: until when (ms since the epoch) it rests after a 429 this instance saw. */
   private readonly restingUntil = new Map<string, number>();
 
@@ -88,17 +92,52 @@ export class StripeCallBudget {
     // The last call first (the PaymentIntent, which every payment makes): a buyer with
     // more calls reaches the scarce slots as soon as one with fewer.
     for (const endpoint of [...endpoints].reverse()) {
-      const admission = `admission ${endpoint}`;
+      const admission = `${ADMISSION}${endpoint}`;
       const slot = await this.take(admission, this.options.queueMs, this.admissionSlotMs);
       if ('retryAfterMs' in slot) {
-        await Promise.all(taken.map(([key, n]) => this.slots.giveBack(key, [n])));
+        this.spareUnused(taken, new Set());
         this.options.onRefused?.();
         return { admitted: false, retryAfterMs: slot.retryAfterMs + this.line.spreadMs() };
       }
       taken.push([admission, slot.slot]);
     }
     this.line.admitted();
-    return { admitted: true, run: (work) => this.admitted.run({ buyer: true }, work) };
+    return {
+      admitted: true,
+      run: async (work) => {
+        const admitted: Admitted = { buyer: true, called: new Set() };
+        try {
+          return await this.admitted.run(admitted, work);
+        } finally {
+          this.spareUnused(taken, admitted.called);
+        }
+      },
+    };
+  }
+
+  /**
+   * The admission slots of endpoints the payment never called, still to come, go to this
+   * instance's next buyers (they stay taken in the database, by this instance): a second
+   * click on an order already being paid (409), a card declined at its PaymentMethod, an
+   * attempt over the user's limit (429), a payment refused on its second endpoint spend
+   * no room at Stripe.
+   */
+  private spareUnused(taken: Array<[string, number]>, called: Set<string>): void {
+    const now = Date.now();
+    for (const [key, slot] of taken) {
+      if (called.has(key.slice(ADMISSION.length)) || slot * this.admissionSlotMs <= now) continue;
+      this.spare.set(key, [...(this.spare.get(key) ?? []), slot].sort((x, y) => x - y));
+    }
+  }
+
+  /** A spare slot of `key` (spareUnused) not begun and at most `last`, taken from the spares; those begun are dropped. */
+  private takeSpare(key: string, last: number, slotMs: number): number | undefined {
+    const first = Math.ceil(Date.now() / slotMs);
+    const spare = (this.spare.get(key) ?? []).filter((slot) => slot >= first);
+    const slot = spare[0] !== undefined && spare[0] <= last ? spare.shift() : undefined;
+    if (spare.length > 0) this.spare.set(key, spare);
+    else this.spare.delete(key);
+    return slot;
   }
 
   /**
@@ -108,7 +147,9 @@ export class StripeCallBudget {
    * @throws Error when no slot came within `patienceMs` plus 30 s (the call is not sent).
    */
   async beforeCall(endpoint: string): Promise<void> {
-    const priority: Priority = this.admitted.getStore() ? 'buyer' : 'background';
+    const admitted = this.admitted.getStore();
+    admitted?.called.add(endpoint);
+    const priority: Priority = admitted ? 'buyer' : 'background';
     const started = Date.now();
     let slot = await this.waitForSlot(endpoint, priority);
     for (;;) {
@@ -160,6 +201,8 @@ export class StripeCallBudget {
    */
   private async take(key: string, aheadMs: number, slotMs = this.slotMs): Promise<{ slot: number } | { retryAfterMs: number }> {
     const windowSlots = Math.ceil(aheadMs / slotMs) + 1;
+    const spare = this.takeSpare(key, Math.floor((Date.now() + aheadMs) / slotMs), slotMs);
+    if (spare !== undefined) return { slot: spare };
     let slot = this.currentSlot(key, slotMs);
     for (let tries = 0; ; tries += 1) {
       const now = Date.now();
