@@ -8,6 +8,7 @@
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { ensureDebianPackage } = require('./debian-package');
 
 const PROGRAMS = ['initdb', 'postgres', 'pg_ctl'];
 
@@ -63,32 +64,16 @@ const MISSING = `PostgreSQL's server programs (${PROGRAMS.join(', ')}) were not 
  * cluster on port 5432: nothing here uses it (our servers run in throwaway folders on
  * free ports). `find`, `isRoot`, `run` and `log` are there for tests.
  */
-function ensurePostgres({
-  find = findPostgresBinDir,
-  isRoot = process.getuid?.() === 0,
-  run = (file, args) => execFileSync(file, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }),
-  log = console.log,
-} = {}) {
-  const found = find();
-  if (found) return found;
-  if (!isRoot) {
-    throw new Error(
-      `${MISSING}. Install Debian's \`${DEBIAN_PACKAGE}\` package (sudo apt-get install ${DEBIAN_PACKAGE}), or point PG_BIN_DIR at the folder holding them, ` +
-        'or run FerretDB on SQLite instead with FERRETDB_BACKEND=sqlite',
-    );
-  }
-  log(`install-servers: PostgreSQL not found; installing Debian's ${DEBIAN_PACKAGE} package (apt-get) ...`);
-  const started = Date.now();
-  try {
-    run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', DEBIAN_PACKAGE]);
-  } catch (err) {
-    throw new Error(`installing ${DEBIAN_PACKAGE} with apt-get failed (${err.message}); install it by hand or set FERRETDB_BACKEND=sqlite`);
-  }
-  const installed = find();
-  if (!installed) throw new Error(`${MISSING}, even after installing ${DEBIAN_PACKAGE}`);
-  log(`install-servers: PostgreSQL installed in ${((Date.now() - started) / 1000).toFixed(1)} s (${installed})`);
-  return installed;
+function ensurePostgres({ find = findPostgresBinDir, ...options } = {}) {
+  return ensureDebianPackage({
+    what: 'PostgreSQL',
+    debianPackage: DEBIAN_PACKAGE,
+    missing: MISSING,
+    otherwise: 'or point PG_BIN_DIR at the folder holding them, or run FerretDB on SQLite instead with FERRETDB_BACKEND=sqlite',
+    ifInstallFails: 'install it by hand or set FERRETDB_BACKEND=sqlite',
+    find,
+    ...options,
+  });
 }
 
 /** The backend FerretDB runs on unless told: FERRETDB_BACKEND, else PostgreSQL. */

@@ -5,9 +5,9 @@
  * Debian's packages when they are not. Found in PROMETHEUS_BIN_DIR when set, else
  * on PATH (Debian's `prometheus` package puts both in /usr/bin).
  */
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { ensureDebianPackage } = require('./debian-package');
 
 const PROGRAMS = ['prometheus', 'promtool'];
 
@@ -50,29 +50,16 @@ const MISSING = `Prometheus's programs (${PROGRAMS.join(', ')}) were not found i
  * container without it); nothing here uses that port (the tests start their own
  * on a free port). `find`, `isRoot`, `run` and `log` are there for tests.
  */
-function ensurePrometheus({
-  find = findPrometheusBinDir,
-  isRoot = process.getuid?.() === 0,
-  run = (file, args) => execFileSync(file, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }),
-  log = console.log,
-} = {}) {
-  const found = find();
-  if (found) return found;
-  if (!isRoot) {
-    throw new Error(`${MISSING}. Install Debian's \`${DEBIAN_PACKAGE}\` package (sudo apt-get install ${DEBIAN_PACKAGE}), or point PROMETHEUS_BIN_DIR at a folder holding both`);
-  }
-  log(`install-servers: Prometheus not found; installing Debian's ${DEBIAN_PACKAGE} package (apt-get) ...`);
-  const started = Date.now();
-  try {
-    run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', DEBIAN_PACKAGE]);
-  } catch (err) {
-    throw new Error(`installing ${DEBIAN_PACKAGE} with apt-get failed (${err.message}); install it by hand or set PROMETHEUS_BIN_DIR`);
-  }
-  const installed = find();
-  if (!installed) throw new Error(`${MISSING}, even after installing ${DEBIAN_PACKAGE}`);
-  log(`install-servers: Prometheus installed in ${((Date.now() - started) / 1000).toFixed(1)} s (${installed})`);
-  return installed;
+function ensurePrometheus({ find = findPrometheusBinDir, ...options } = {}) {
+  return ensureDebianPackage({
+    what: 'Prometheus',
+    debianPackage: DEBIAN_PACKAGE,
+    missing: MISSING,
+    otherwise: 'or point PROMETHEUS_BIN_DIR at a folder holding both',
+    ifInstallFails: 'install it by hand or set PROMETHEUS_BIN_DIR',
+    find,
+    ...options,
+  });
 }
 
 module.exports = { DEBIAN_PACKAGE, ensurePrometheus, findPrometheusBinDir, prometheusProgram };
