@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { delay } from '../backoff';
 import { ChargeAdmission } from '../payments/payment-provider';
+import { RefusalLine } from './refusal-line';
 
 /** Where the budget's slots are kept, shared by every instance (data-access/call-slots.ts). */
 export interface CallSlots {
@@ -63,7 +64,7 @@ interface Admitted {
 export class StripeCallBudget {
   private readonly slotMs: number;
   private readonly admissionSlotMs: number;
-  private readonly line = new Line();
+  private readonly line = new RefusalLine();
   /** Per endpoint: the first slot not known to be taken (this instance has seen every slot below it taken). */
   private readonly nextFree = new Map<string, number>();
   private readonly admitted = new AsyncLocalStorage<Admitted>();
@@ -132,8 +133,10 @@ export class StripeCallBudget {
 
   /** A spare slot of `key` (spareUnused) not begun and at most `last`, taken from the spares; those begun are dropped. */
   private takeSpare(key: string, last: number, slotMs: number): number | undefined {
+    const spares = this.spare.get(key);
+    if (!spares) return undefined;
     const first = Math.ceil(Date.now() / slotMs);
-    const spare = (this.spare.get(key) ?? []).filter((slot) => slot >= first);
+    const spare = spares.filter((slot) => slot >= first);
     const slot = spare[0] !== undefined && spare[0] <= last ? spare.shift() : undefined;
     if (spare.length > 0) this.spare.set(key, spare);
     else this.spare.delete(key);
@@ -217,39 +220,6 @@ export class StripeCallBudget {
   /** The first slot of `key` not begun yet and not known to be taken (a slot begun is not taken late: its call would crowd the next). */
   private currentSlot(key: string, slotMs = this.slotMs): number {
     return Math.max(Math.ceil(Date.now() / slotMs), this.nextFree.get(key) ?? 0);
-  }
-}
-
-/**
- * How long the line of refused buyers is, as this instance sees it: refusals against
- * admissions over the last second. Telling every refused buyer the same "1 s" brings
- * them all back at once (measured: 400 refusals a second for 19 payments, the machine
- * spent answering them); each is told a moment spread over the line instead.
- */
-class Line {
-  private second = 0;
-  private counts = { admitted: 0, refused: 0 };
-  private last = { admitted: 0, refused: 0 };
-
-  admitted(): void {
-    this.roll();
-    this.counts.admitted += 1;
-  }
-
-  /** Counts a refusal; a random wait, in ms, up to half the time the line ahead takes to be served (at most 10 s). */
-  spreadMs(): number {
-    this.roll();
-    this.counts.refused += 1;
-    const lineSeconds = this.last.refused / Math.max(1, this.last.admitted);
-    return Math.random() * Math.min(10_000, 500 * lineSeconds);
-  }
-
-  private roll(): void {
-    const second = Math.floor(Date.now() / 1000);
-    if (second === this.second) return;
-    this.last = second === this.second + 1 ? this.counts : { admitted: 0, refused: 0 };
-    this.counts = { admitted: 0, refused: 0 };
-    this.second = second;
   }
 }
 
